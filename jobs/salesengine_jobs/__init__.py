@@ -1,0 +1,1 @@
+"""Headless jobs runner."""

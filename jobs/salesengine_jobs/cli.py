@@ -1,0 +1,3 @@
+def main() -> int:
+    print("jobs")
+    return 0

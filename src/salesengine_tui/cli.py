@@ -1,0 +1,3 @@
+def main() -> int:
+    print("se")
+    return 0

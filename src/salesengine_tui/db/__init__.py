@@ -1,0 +1,1 @@
+"""Database layer: tables, engine, embedded server, migrations, demo data. No Textual here."""

@@ -1,0 +1,58 @@
+"""All tables. Importing this module registers them on `SQLModel.metadata`."""
+
+from sqlmodel import SQLModel
+
+# Deterministic constraint names, so migrations and models agree by name.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from .enums import (  # noqa: E402
+    END_OF_LIFE_RESOLUTION,
+    CustomerStatus,
+    EstimateStatus,
+    InteractionDirection,
+    InteractionType,
+    OutboxStatus,
+    TicketStatus,
+    UserRole,
+)
+from .operations import Customer, Equipment, Estimate, Ticket, User  # noqa: E402
+from .platform import EmailOutbox, JobRun, Notification, Segment  # noqa: E402
+from .sales import (  # noqa: E402
+    CustomerInteraction,
+    DealPipeline,
+    DealStage,
+    EstimateStageHistory,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "END_OF_LIFE_RESOLUTION",
+    "Customer",
+    "CustomerInteraction",
+    "CustomerStatus",
+    "DealPipeline",
+    "DealStage",
+    "EmailOutbox",
+    "Equipment",
+    "Estimate",
+    "EstimateStageHistory",
+    "EstimateStatus",
+    "InteractionDirection",
+    "InteractionType",
+    "JobRun",
+    "Notification",
+    "OutboxStatus",
+    "Segment",
+    "Ticket",
+    "TicketStatus",
+    "User",
+    "UserRole",
+    "metadata",
+]

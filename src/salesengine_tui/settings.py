@@ -1,0 +1,87 @@
+"""Settings: command-line flags over environment (SALESENGINE_*) over a TOML file over defaults.
+
+The file is `config.toml` in the user's config folder, or the path in SALESENGINE_CONFIG_FILE
+(tests point that at a fixed file). Nothing here touches the disk at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "salesengine"
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Secrets are SecretStr so they never print by accident."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESENGINE_", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql:// URL; none starts the embedded server"
+    )
+    user: str | None = Field(default=None, description="acting user's login (default: OS login)")
+    data_dir: Path = Field(default_factory=default_data_dir)
+    business_timezone: str = "America/Chicago"
+
+    email_provider: Literal["file", "sendgrid", "postmark"] = "file"
+    email_from: str = "SalesEngine <sales@example.com>"
+    outbox_dir: Path | None = None
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    postmark_server_token: SecretStr | None = None
+    postmark_base_url: str = "https://api.postmarkapp.com"
+    postmark_stream: str = "outbound"
+    company_postal_address: str | None = None
+    unsubscribe_url: str | None = None
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use a name like 'America/Chicago')") from exc
+        return value
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("SALESENGINE_CONFIG_FILE") or default_config_file())
+        # init (the CLI flags) > environment > TOML file > defaults
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Build settings; flags left as None do not override the lower layers."""
+    return Settings(**{key: value for key, value in flags.items() if value is not None})
