@@ -1,0 +1,39 @@
+"""Validation at the edge: one place for the rules every front end shares."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import UserError
+
+_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+# Deliberately plain: one @, a dot in the domain, no spaces or control characters.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+
+
+def require_text(value: str | None, field: str, *, max_len: int = 500) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise UserError(f"{field} is required")
+    if len(text) > max_len:
+        raise UserError(f"{field} is too long ({len(text)} characters, at most {max_len})")
+    return text
+
+
+def login(value: str) -> str:
+    text = (value or "").strip()
+    if not _LOGIN.match(text):
+        raise UserError(
+            f"login {text!r} is not valid: use 1-63 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return text
+
+
+def email(value: str | None, field: str = "email") -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not _EMAIL.match(text) or len(text) > 254:
+        raise UserError(f"{field} {text!r} is not a valid email address")
+    return text
