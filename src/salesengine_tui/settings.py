@@ -61,7 +61,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use a name like 'America/Chicago')") from exc
+            raise ValueError(
+                f"unknown time zone {value!r} (use a name like 'America/Chicago')"
+            ) from exc
         return value
 
     @property

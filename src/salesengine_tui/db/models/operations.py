@@ -111,9 +111,7 @@ class Equipment(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
-    customer_id: uuid.UUID = Field(
-        sa_column=fk("customers.id", ondelete="CASCADE", nullable=False)
-    )
+    customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
     kind: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     brand: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     model: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
@@ -142,9 +140,7 @@ class Ticket(SQLModel, table=True):
         default=None,
         sa_column=sa.Column(sa.BigInteger, sa.Identity(), nullable=False, unique=True),
     )
-    customer_id: uuid.UUID = Field(
-        sa_column=fk("customers.id", ondelete="CASCADE", nullable=False)
-    )
+    customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
     equipment_id: uuid.UUID | None = Field(
         default=None, sa_column=fk("equipment.id", ondelete="SET NULL", index=True)
     )
@@ -186,9 +182,7 @@ class Estimate(SQLModel, table=True):
         default=None,
         sa_column=sa.Column(sa.BigInteger, sa.Identity(), nullable=False, unique=True),
     )
-    customer_id: uuid.UUID = Field(
-        sa_column=fk("customers.id", ondelete="CASCADE", nullable=False)
-    )
+    customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
     title: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     amount: Decimal = Field(sa_column=sa.Column(sa.Numeric(12, 2), nullable=False))
     status: EstimateStatus = Field(
@@ -217,9 +211,7 @@ class Estimate(SQLModel, table=True):
     # Unique: one end-of-life ticket makes at most one opportunity.
     source_ticket_id: uuid.UUID | None = Field(
         default=None,
-        sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("tickets.id", ondelete="SET NULL"), unique=True
-        ),
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tickets.id", ondelete="SET NULL"), unique=True),
     )
     lost_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     version: int = Field(

@@ -28,7 +28,7 @@ class EmailOutbox(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
-    # e.g. nurture:<estimate>:<stage entry>:<n>, blast:<blast>:<customer>; enqueueing twice stores once.
+    # e.g. nurture:<estimate>:<entry>:<n> or blast:<blast>:<customer>: enqueued twice, stored once.
     idempotency_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False, unique=True))
     customer_id: uuid.UUID | None = Field(
         default=None, sa_column=fk("customers.id", ondelete="CASCADE")

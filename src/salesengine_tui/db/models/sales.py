@@ -72,9 +72,7 @@ class EstimateStageHistory(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
-    estimate_id: uuid.UUID = Field(
-        sa_column=fk("estimates.id", ondelete="CASCADE", nullable=False)
-    )
+    estimate_id: uuid.UUID = Field(sa_column=fk("estimates.id", ondelete="CASCADE", nullable=False))
     from_stage_id: uuid.UUID | None = Field(
         default=None, sa_column=fk("deal_stages.id", ondelete="SET NULL")
     )
@@ -84,9 +82,7 @@ class EstimateStageHistory(SQLModel, table=True):
     # Names as they were at the move: the history reads right after a rename or delete.
     from_stage_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     to_stage_name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    moved_by: uuid.UUID | None = Field(
-        default=None, sa_column=fk("users.id", ondelete="SET NULL")
-    )
+    moved_by: uuid.UUID | None = Field(default=None, sa_column=fk("users.id", ondelete="SET NULL"))
     moved_at: datetime | None = Field(default=None, sa_column=timestamptz())
     lost_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
 
@@ -99,16 +95,12 @@ class CustomerInteraction(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
-    customer_id: uuid.UUID = Field(
-        sa_column=fk("customers.id", ondelete="CASCADE", nullable=False)
-    )
+    customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
     type: InteractionType = Field(
         sa_column=sa.Column(pg_enum(InteractionType, "interaction_type"), nullable=False)
     )
     direction: InteractionDirection = Field(
-        sa_column=sa.Column(
-            pg_enum(InteractionDirection, "interaction_direction"), nullable=False
-        )
+        sa_column=sa.Column(pg_enum(InteractionDirection, "interaction_direction"), nullable=False)
     )
     notes: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     # RESTRICT: users are deactivated, not deleted, so every entry keeps its author.

@@ -85,9 +85,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_equipment")),
     )
-    op.create_index(
-        "ix_equipment_customer_installed", "equipment", ["customer_id", "installed_on"]
-    )
+    op.create_index("ix_equipment_customer_installed", "equipment", ["customer_id", "installed_on"])
     op.create_index("ix_equipment_installed_on", "equipment", ["installed_on"])
     op.create_index("ix_equipment_kind", "equipment", ["kind"])
     op.create_table(
@@ -99,9 +97,7 @@ def upgrade() -> None:
         sa.Column("technician_id", sa.Uuid(), nullable=True),
         sa.Column(
             "status",
-            sa.Enum(
-                "open", "booked", "in_progress", "closed", "cancelled", name="ticket_status"
-            ),
+            sa.Enum("open", "booked", "in_progress", "closed", "cancelled", name="ticket_status"),
             nullable=False,
         ),
         sa.Column("summary", sa.Text(), nullable=False),
@@ -160,9 +156,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("updated_at"),
         sa.CheckConstraint("amount >= 0", name=op.f("ck_estimates_amount_not_negative")),
-        sa.CheckConstraint(
-            "length(btrim(title)) > 0", name=op.f("ck_estimates_title_not_blank")
-        ),
+        sa.CheckConstraint("length(btrim(title)) > 0", name=op.f("ck_estimates_title_not_blank")),
         sa.ForeignKeyConstraint(
             ["created_by"],
             ["users.id"],

@@ -82,9 +82,7 @@ def upgrade() -> None:
     op.add_column(
         "customers", sa.Column("version", sa.Integer(), server_default="1", nullable=False)
     )
-    op.create_check_constraint(
-        op.f("ck_customers_version_positive"), "customers", "version >= 1"
-    )
+    op.create_check_constraint(op.f("ck_customers_version_positive"), "customers", "version >= 1")
     op.create_foreign_key(
         op.f("fk_customers_owner_id_users"),
         "customers",
