@@ -189,3 +189,28 @@ def test_seed_command_loads_demo_data(
     # Seeding again refuses: demo data only goes into an empty database.
     code, _, err = run(capsys, "--database-url", _url(db_url), "db", "seed", "--customers", "10")
     assert code == 1 and "error" in err
+
+
+def test_existing_operations_database_is_stamped_then_upgraded(
+    empty_db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan's case: an operations database with customers, no migration history yet."""
+    from salesengine_tui.db import migrate
+    from salesengine_tui.db.engine import make_engine
+
+    engine = make_engine(empty_db_url)
+    migrate.upgrade(engine, "0001_operations_baseline")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))  # as if created by the ops platform
+        conn.execute(text("INSERT INTO customers (name) VALUES ('Existing Ernie')"))
+    engine.dispose()
+
+    url = _url(empty_db_url)
+    code, out, _ = run(capsys, "--database-url", url, "db", "stamp", "0001_operations_baseline")
+    assert code == 0 and "stamped at 0001_operations_baseline" in out
+    code, out, _ = run(capsys, "--database-url", url, "db", "upgrade")
+    assert code == 0 and "0003_platform_tables" in out
+    engine = make_engine(empty_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status::text FROM customers")).scalar() == "lead"
+    engine.dispose()

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     down = db_sub.add_parser("downgrade", help="undo migrations down to REVISION ('base': all)")
     down.add_argument("revision")
     db_sub.add_parser("current", help="show the database's migration revision")
+    stamp = db_sub.add_parser(
+        "stamp", help="mark an existing database as being at REVISION without running anything"
+    )
+    stamp.add_argument("revision")
     seed = db_sub.add_parser("seed", help="load deterministic demo data into an empty database")
     seed.add_argument("--customers", type=_positive_int, default=5000)
     seed.add_argument("--seed", type=int, default=42)
@@ -186,6 +190,9 @@ def cmd_db(args: argparse.Namespace) -> int:
             migrate.upgrade(engine, args.revision)
             after = migrate.current_revision(engine)
             print(f"database at {after}" + ("" if before != after else " (already current)"))
+        elif args.db_command == "stamp":
+            migrate.stamp(engine, args.revision)
+            print(f"database stamped at {migrate.current_revision(engine)}")
         elif args.db_command == "downgrade":
             migrate.downgrade(engine, args.revision)
             print(f"database at {migrate.current_revision(engine) or 'base (empty)'}")

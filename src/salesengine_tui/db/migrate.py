@@ -32,6 +32,11 @@ def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
+def stamp(engine: Engine, revision: str) -> None:
+    """Record that the database already is at `revision` (an existing operations database)."""
+    command.stamp(alembic_config(engine), revision)
+
+
 def head_revision(engine: Engine) -> str:
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert head is not None
