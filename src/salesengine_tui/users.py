@@ -57,7 +57,10 @@ def add_user(
 
 
 def list_users(session: Session) -> Sequence[User]:
-    return session.exec(select(User).order_by(User.role, User.login)).all()
+    """People only: the system user signs automated work but never logs in."""
+    return session.exec(
+        select(User).where(User.role != UserRole.system).order_by(User.role, User.login)
+    ).all()
 
 
 def get_by_login(session: Session, login: str) -> User:

@@ -1,0 +1,86 @@
+"""SalesEngineApp: the shell. Four sections, each a Textual mode (its own screen stack, so each
+keeps its state while you are elsewhere), reached with 1-4, the header or the command palette."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from .context import AppContext
+from .screens.base import APP_TITLE, SectionScreen, actor_label
+from .screens.dashboard import DashboardScreen
+from .screens.help import HelpScreen, bindings_of
+from .screens.leads import LeadsScreen
+from .screens.pipeline import PipelineScreen
+from .screens.sections import PIPELINE, SECTIONS
+from .screens.segments import SegmentsScreen
+from .widgets.app_header import AppHeader
+
+SCREENS_BY_MODE: dict[str, type[SectionScreen]] = {
+    screen.SECTION.mode: screen
+    for screen in (PipelineScreen, LeadsScreen, SegmentsScreen, DashboardScreen)
+}
+
+
+class SalesEngineApp(App[None]):
+    TITLE = APP_TITLE
+    CSS_PATH = "app.tcss"
+    DEFAULT_MODE = PIPELINE.mode
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # The header shows the sections with their keys, so the footer leaves them out.
+        *(
+            Binding(
+                section.key,
+                f"switch_mode('{section.mode}')",
+                section.title,
+                id=f"go.{section.mode}",
+                tooltip=f"Go to {section.path}",
+                show=False,
+            )
+            for section in SECTIONS
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Keys",
+            key_display="?",
+            id="app.help",
+            tooltip="List every key of this screen",
+        ),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit SalesEngine"),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.sub_title = actor_label(ctx.actor)
+        for section in SECTIONS:
+            # Screens are built on first visit, with the context (MODES alone cannot pass it).
+            self.add_mode(section.mode, partial(SCREENS_BY_MODE[section.mode], ctx))
+
+    @on(AppHeader.TabSelected)
+    def _tab_selected(self, message: AppHeader.TabSelected) -> None:
+        self.switch_mode(message.mode)
+
+    def action_help(self) -> None:
+        screen = self.screen
+        self.push_screen(HelpScreen(screen.title or self.title, bindings_of(screen)))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for section in SECTIONS:
+            yield SystemCommand(
+                f"Go to {section.title}",
+                f"{section.path} (key {section.key})",
+                partial(self.switch_mode, section.mode),
+            )
+        yield SystemCommand("Keys", "List every key of this screen (?)", self.action_help)
+        # Textual's own commands (theme, screenshot, quit), but our key list instead of its panel.
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command

@@ -1,0 +1,116 @@
+"""Turning data into what a person reads: safe text, money, dates in the business time zone.
+
+No Textual here (the jobs runner and the CLI format with it too). Every value that comes from
+the database goes through `safe_text` before it reaches a widget: a `Text` is never parsed as
+markup, so a customer called `[@click=app.quit]Acme` stays a name, and control characters are
+shown as visible symbols instead of reaching the terminal.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from rich.style import Style
+from rich.text import Text
+
+EMPTY = "—"
+Justify = Literal["left", "center", "right"]
+
+# Bidi overrides and isolates reorder the text around them ("Trojan Source"): show, don't obey.
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _visible_char(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode "control pictures": \x1b -> ␛, \n -> ␊
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    if char in _BIDI_CONTROLS or unicodedata.category(char) == "Cc":
+        return f"\\u{code:04x}"  # C1 controls (e.g. \x9b, a one-byte CSI) and bidi marks
+    return char
+
+
+def visible(value: str) -> str:
+    """`value` with every control character replaced by a visible stand-in."""
+    if value.isprintable():  # fast path: most names and notes
+        return value
+    return "".join(_visible_char(char) for char in value)
+
+
+def safe_text(
+    value: object,
+    style: str | Style = "",
+    *,
+    justify: Justify | None = None,
+    empty: str = EMPTY,
+) -> Text:
+    """A `Text` showing `value` literally: never markup, control characters made visible.
+
+    None shows as `empty` (dimmed). Anything else is shown via `str()`.
+    """
+    if value is None:
+        return Text(empty, style="dim", justify=justify, end="")
+    return Text(visible(str(value)), style=style, justify=justify, end="")
+
+
+def money(amount: Decimal | int | float | None) -> str:
+    """Whole dollars with thousands separators: `$12,345`, `-$40`."""
+    if amount is None:
+        return EMPTY
+    dollars = Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    sign = "-" if dollars < 0 else ""
+    return f"{sign}${abs(dollars):,}"
+
+
+def number(value: int | None) -> str:
+    """A count with thousands separators: `1,234`."""
+    return EMPTY if value is None else f"{value:,}"
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """`1 deal`, `2 deals`, `1,204 leads`."""
+    word = noun if count == 1 else (plural_noun or f"{noun}s")
+    return f"{count:,} {word}"
+
+
+def percent(value: int | None) -> str:
+    return EMPTY if value is None else f"{value}%"
+
+
+def local_date(moment: datetime | None, tz: ZoneInfo) -> str:
+    """The calendar date in the business time zone: `2026-11-24`."""
+    return EMPTY if moment is None else moment.astimezone(tz).date().isoformat()
+
+
+def local_datetime(moment: datetime | None, tz: ZoneInfo) -> str:
+    """Date and time in the business time zone: `2026-11-24 09:00`."""
+    return EMPTY if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def calendar_days(moment: datetime, now: datetime, tz: ZoneInfo) -> int:
+    """Calendar days from `moment` to `now` in the business time zone (negative: future)."""
+    then: date = moment.astimezone(tz).date()
+    return (now.astimezone(tz).date() - then).days
+
+
+def days_ago(moment: datetime | None, now: datetime, tz: ZoneInfo, *, never: str = "never") -> str:
+    """`today`, `yesterday`, `3 days ago`, `tomorrow`, `in 2 days`; `never` for None.
+
+    Counted in calendar days where the business is, so a call at 11pm yesterday was
+    "yesterday" this morning, whatever the server's time zone.
+    """
+    if moment is None:
+        return never
+    days = calendar_days(moment, now, tz)
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if days == -1:
+        return "tomorrow"
+    return f"{days:,} days ago" if days > 0 else f"in {-days:,} days"

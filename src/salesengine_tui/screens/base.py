@@ -1,0 +1,149 @@
+"""What every section screen shares: the header, the title line, the footer, loading data in a
+worker and turning a failed load into one notification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+import psycopg
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..context import AppContext
+from ..db.engine import explain_connect_error
+from ..display import visible
+from ..errors import UserError
+from ..users import Actor
+from ..widgets.app_header import AppHeader
+from ..widgets.safe_table import SafeTable
+from .commands import PaletteCommand, ScreenCommands
+from .sections import SECTIONS, Section
+
+APP_TITLE = "SalesEngine"
+
+
+def actor_label(actor: Actor) -> str:
+    return f"{actor.name} · {actor.role.value}"
+
+
+def describe_error(error: BaseException, ctx: AppContext) -> str:
+    """One line a person can act on, whatever went wrong in a worker."""
+    if isinstance(error, UserError):
+        return str(error)
+    if isinstance(error, OperationalError | psycopg.OperationalError):
+        return explain_connect_error(error, ctx.engine.url)
+    if isinstance(error, DBAPIError):
+        lines = str(error.orig).strip().splitlines()
+        return f"database error: {lines[0] if lines else type(error.orig).__name__}"
+    return f"unexpected error: {type(error).__name__}: {error}"
+
+
+class SectionScreen(Screen[None]):
+    """Base for the sections. Subclasses set SECTION and implement `compose_body` and
+    `reload` (which starts their worker); the worker hands its result back with `deliver`."""
+
+    SECTION: ClassVar[Section]
+    COMMANDS = {ScreenCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            id="section.refresh",
+            tooltip="Reload this section from the database",
+        ),
+    ]
+    DEFAULT_CSS = """
+    SectionScreen {
+        #section-title {
+            height: 1;
+            padding: 0 1;
+            background: $boost;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+    }
+    """
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(id=f"section-{self.SECTION.mode}")
+        self.title = self.SECTION.path
+        self.ctx = ctx
+        self.tz = ZoneInfo(ctx.settings.business_timezone)
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(
+            title=APP_TITLE,
+            tabs=[section.tab for section in SECTIONS],
+            current=self.SECTION.mode,
+            user=actor_label(self.ctx.actor),
+        )
+        yield Static(Content(self.SECTION.path), id="section-title")
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO: subclasses that add their own
+        # must not call super().on_mount(), or the section loads twice.
+        self.reload()
+
+    def reload(self) -> None:
+        """Start loading this section's data (in a worker)."""
+        raise NotImplementedError
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield PaletteCommand(
+            f"Refresh {self.SECTION.title}", "Reload this section from the database", self.reload
+        )
+
+    # --- helpers for subclasses ---
+
+    def set_title_detail(self, *details: str) -> None:
+        """The title line: the section's path, then details (data, shown literally)."""
+        parts: list[str | tuple[str, str]] = [(self.SECTION.path, "bold")]
+        for detail in details:
+            parts += [(" · ", "dim"), visible(detail)]
+        self.query_one("#section-title", Static).update(Content.assemble(*parts))
+
+    def session(self) -> Session:
+        """A session for a worker thread (read-only loads; closing it rolls back)."""
+        return Session(self.ctx.engine)
+
+    def set_loading(self, loading: bool) -> None:
+        for table in self.query(SafeTable):
+            table.loading = loading
+
+    def deliver(self, message: Message) -> None:
+        """From a worker thread: hand `message` to the screen unless a newer load replaced us."""
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR or event.worker.error is None:
+            return
+        self.set_loading(False)
+        self.log.error("worker failed", event.worker.name, event.worker.error)
+        self.notify(
+            describe_error(event.worker.error, self.ctx),
+            title=f"Could not load {self.SECTION.title}",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )

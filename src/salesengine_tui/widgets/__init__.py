@@ -1,0 +1,1 @@
+"""Reusable widgets (Textual only; they show data, they never query it)."""

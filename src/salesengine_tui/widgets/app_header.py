@@ -1,0 +1,102 @@
+"""The top line: the app's name, the sections with their keys, and who is at the desk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+
+@dataclass(frozen=True)
+class NavTab:
+    key: str
+    label: str
+    mode: str
+
+
+class SectionTab(Static):
+    """One section's name with its key; clicking it asks to go there."""
+
+    def __init__(self, tab: NavTab, *, current: bool) -> None:
+        super().__init__(
+            Content.assemble((tab.key, "bold"), " ", tab.label),
+            id=f"tab-{tab.mode}",
+            classes="-current" if current else "",
+        )
+        self.tab = tab
+        self.tooltip = f"Go to {tab.label} (key {tab.key})"
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(AppHeader.TabSelected(self.tab.mode))
+
+
+class AppHeader(Horizontal):
+    """`SalesEngine  1 Pipeline  2 Leads ...          Dana Reyes · manager`."""
+
+    DEFAULT_CSS = """
+    AppHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        #brand {
+            width: auto;
+            padding: 0 1;
+            text-style: bold;
+            color: $text-accent;
+        }
+        SectionTab {
+            width: auto;
+            padding: 0 1;
+            color: $foreground-muted;
+            &:hover { background: $boost; }
+            &.-current {
+                background: $accent;
+                color: $text;
+                text-style: bold;
+            }
+        }
+        /* On a narrow terminal the user's name matters more than ours. */
+        &.-narrow #brand {
+            display: none;
+        }
+        #user {
+            width: 1fr;
+            min-width: 10;
+            padding: 0 1;
+            text-align: right;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+    }
+    """
+
+    @dataclass
+    class TabSelected(Message):
+        mode: str
+
+    def __init__(self, *, title: str, tabs: Sequence[NavTab], current: str, user: str) -> None:
+        super().__init__()
+        self._title = title
+        self._tabs = tuple(tabs)
+        self._current = current
+        self._user = user
+
+    NARROW = 100  # columns
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self._title), id="brand")
+        for tab in self._tabs:
+            yield SectionTab(tab, current=tab.mode == self._current)
+        # Content(...) not markup: the user's name is data.
+        yield Static(Content(self._user), id="user")
