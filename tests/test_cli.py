@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -13,9 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from salesengine_tui.cli import main
-
-if TYPE_CHECKING:
-    from conftest import PgCluster
+from salesengine_tui.db.scratch import ScratchCluster
 
 
 def _url(url: URL) -> str:
@@ -91,7 +88,7 @@ def test_unreachable_server_names_host_and_fix_without_password(
 
 
 def test_wrong_password_is_explained_without_echoing_it(
-    pg_cluster: PgCluster, db_url: URL, capsys: pytest.CaptureFixture[str]
+    pg_cluster: ScratchCluster, db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A role that must authenticate with a password over the socket (the rest stays trust).
     with psycopg.connect(pg_cluster.admin_uri, autocommit=True) as conn:
