@@ -25,9 +25,10 @@ def shell(engine: Engine, clock: FixedClock) -> SalesEngineApp:
 
 async def loaded(pilot: Pilot[None]) -> None:
     """Wait until the section's worker has delivered (no loading indicator in the picture)."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(2):  # the board's load, then the cards its columns fetch
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def then(*keys: str) -> Callable[[Pilot[None]], object]:
@@ -49,3 +50,12 @@ def test_pipeline_80x24(snap_compare, shell: SalesEngineApp) -> None:
 
 def test_help_80x24(snap_compare, shell: SalesEngineApp) -> None:
     assert snap_compare(shell, terminal_size=(80, 24), run_before=then("question_mark"))
+
+
+def test_board_scrolled_right_80x24(snap_compare, shell: SalesEngineApp) -> None:
+    """At 80 columns the board scrolls sideways and keeps the focused lane in view."""
+    assert snap_compare(shell, terminal_size=(80, 24), run_before=then("l", "l", "l"))
+
+
+def test_lost_reason_120x40(snap_compare, shell: SalesEngineApp) -> None:
+    assert snap_compare(shell, terminal_size=(120, 40), run_before=then("m", "end", "enter"))

@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     business_timezone: str = "America/Chicago"
 
+    # Boards repaint when another terminal moves a card (PostgreSQL LISTEN/NOTIFY).
+    live_updates: bool = True
+    # Offered when a card moves to a Lost stage (free text is always allowed too).
+    lost_reasons: list[str] = Field(
+        default_factory=lambda: [
+            "Price too high",
+            "Went with a competitor",
+            "Repaired instead of replacing",
+            "No decision / went quiet",
+            "Timing: not this season",
+            "Financing declined",
+        ]
+    )
+
     email_provider: Literal["file", "sendgrid", "postmark"] = "file"
     email_from: str = "SalesEngine <sales@example.com>"
     outbox_dir: Path | None = None

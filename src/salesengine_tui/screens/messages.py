@@ -8,16 +8,48 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from ..activity import ActivityItem
+from ..board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
 from ..customers import StatusSourceBreakdown
 from ..leads import LeadRow
-from ..pipeline import PipelineInfo, PipelineOverview, StageSummary
+from ..pipeline import PipelineInfo, PipelineOverview
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Where the board's cursor should be after a load: a stage, and a card in it."""
+
+    stage_id: uuid.UUID
+    card: Card | None
+    index: int
 
 
 @dataclass
-class PipelineLoaded(Message):
+class BoardLoaded(Message):
     pipelines: list[PipelineInfo]
-    pipeline_id: uuid.UUID | None  # the one shown (None: there are no pipelines)
-    stages: list[StageSummary]
+    query: BoardQuery | None  # None: there are no pipelines
+    columns: list[Column]
+    focus: Focus | None
+
+
+@dataclass
+class CardMoved(Message):
+    move: Move | None  # None: refused (someone else changed the estimate first)
+    note: str
+    card: Card  # the estimate as it is now
+    undo: bool = False
+    position: int | None = None  # the card's place in its new column, where shown
+
+
+@dataclass
+class BoardChanged(Message):
+    """Another terminal changed a card (heard through LISTEN/NOTIFY)."""
+
+    change: BoardChange
+
+
+@dataclass
+class CardDetailLoaded(Message):
+    detail: CardDetail
 
 
 @dataclass

@@ -173,7 +173,8 @@ class Estimate(SQLModel, table=True):
         ),
         # The board: a column's cards in days-in-stage order, paged by keyset.
         sa.Index("ix_estimates_board", "stage_id", "stage_entered_at", "id"),
-        sa.Index("ix_estimates_stage_amount", "stage_id", "amount"),
+        # Sorted by value: largest first, paged by keyset on (amount, id).
+        sa.Index("ix_estimates_stage_amount", "stage_id", "amount", "id"),
         sa.Index("ix_estimates_customer", "customer_id"),
     )
 
@@ -214,6 +215,10 @@ class Estimate(SQLModel, table=True):
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tickets.id", ondelete="SET NULL"), unique=True),
     )
     lost_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    # Who made the last change: named to whoever loses an optimistic-lock race.
+    updated_by: uuid.UUID | None = Field(
+        default=None, sa_column=fk("users.id", ondelete="SET NULL")
+    )
     version: int = Field(
         default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1")
     )

@@ -1,0 +1,133 @@
+"""The pipeline board at 100, 10,000 and 100,000 open estimates in one pipeline, against a
+bare Textual app (one Static) measured in the same run.
+
+Each run is a new process (`board_probe.py`): start to first full paint, start to exit, peak
+RSS, and key press to repainted screen for cursor moves (j/k) and card moves (shift+arrows).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness import Cluster, Options, Result, benchmark
+from sqlalchemy import Engine, text
+
+PROBE = Path(__file__).with_name("board_probe.py")
+LOGIN = "bench.manager"
+SIZES = (100, 10_000, 100_000)
+
+FILL = """
+INSERT INTO users (login, name, role, email)
+VALUES ('bench.manager', 'Bench Manager', 'manager', 'bench@example.com'),
+       ('bench.rep', 'Rita Rep', 'rep', 'rita@example.com');
+
+INSERT INTO customers (name, email, status, lead_source, last_interaction_at, created_at)
+SELECT 'Customer ' || g, 'c' || g || '@example.com',
+       (CASE WHEN g % 3 = 0 THEN 'active' ELSE 'lead' END)::customer_status, 'Referral',
+       CASE WHEN g % 4 = 0 THEN NULL ELSE now() - (g % 40) * interval '1 day' END,
+       now() - interval '90 days'
+FROM generate_series(1, :n) AS g;
+
+-- Every estimate in an open stage of one pipeline, spread evenly, entered over 60 days.
+WITH open_stages AS (
+    SELECT s.id, row_number() OVER (ORDER BY s.position) - 1 AS k, count(*) OVER () AS n
+    FROM deal_stages s JOIN deal_pipelines p ON p.id = s.pipeline_id
+    WHERE p.name = 'Residential Replacements' AND NOT s.is_won AND NOT s.is_lost
+), numbered AS (
+    SELECT id, row_number() OVER () AS g FROM customers
+)
+INSERT INTO estimates (customer_id, title, amount, status, stage_id, stage_entered_at, owner_id)
+SELECT c.id, 'Heat pump system ' || c.g, 2000 + (c.g * 7919) % 20000, 'sent', st.id,
+       now() - ((c.g * 104729) % 86400) * interval '1 minute',
+       (SELECT id FROM users
+        WHERE login = CASE WHEN c.g % 2 = 0 THEN 'bench.manager' ELSE 'bench.rep' END)
+FROM numbered c JOIN open_stages st ON st.k = c.g % st.n;
+ANALYZE;
+"""
+
+
+def fill_for(n: int):
+    def fill(engine: Engine) -> None:
+        with engine.begin() as conn:
+            for statement in FILL.split(";\n"):
+                if statement.strip():
+                    conn.execute(text(statement), {"n": n})
+
+    return fill
+
+
+def probe(url: str, *extra: str) -> tuple[dict[str, object], float]:
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, str(PROBE), url, LOGIN, repr(started), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"probe failed:\n{out.stderr[-3000:]}")
+    exited = time.time() - started
+    return json.loads(out.stdout.strip().splitlines()[-1]), exited
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+@benchmark(
+    "board", "pipeline board: start to paint, key to paint, RSS; bare app baseline", order=30
+)
+def board(cluster: Cluster, options: Options) -> list[Result]:
+    results: list[Result] = []
+    template = cluster.template("head", label="board-empty")
+    with cluster.fresh(template) as engine:
+        url = engine.url.render_as_string(hide_password=False)
+        runs = [probe(url, "--bare") for _ in range(options.repeat)]
+    results.append(
+        Result(
+            "bare Textual app: start → first paint",
+            "one Static",
+            [r["first_paint"] for r, _ in runs],
+            note=f"exit {min(e for _, e in runs):.2f} s; "
+            f"peak RSS {max(r['peak_rss_mib'] for r, _ in runs):.0f} MiB",
+        )
+    )
+    for n in SIZES:
+        template = cluster.template("head", fill_for(n), label=f"board-{n}")
+        with cluster.fresh(template) as engine:
+            url = engine.url.render_as_string(hide_password=False)
+            runs = [probe(url) for _ in range(options.repeat)]
+        size = f"{n:,} open estimates"
+        cursor = [k for r, _ in runs for k in r["cursor"]]
+        moves = [k for r, _ in runs for k in r["move"]]
+        results += [
+            Result(
+                "board: start → first paint",
+                size,
+                [r["first_paint"] for r, _ in runs],
+                note=f"exit {min(e for _, e in runs):.2f} s (after the key runs); "
+                f"peak RSS {max(r['peak_rss_mib'] for r, _ in runs):.0f} MiB",
+            ),
+            Result(
+                "board: key → paint, cursor (j/k)",
+                size,
+                cursor,
+                note=f"p95 {ms(p95(cursor))}, {len(cursor)} presses",
+            ),
+            Result(
+                "board: key → paint, card move (⇧→/⇧←)",
+                size,
+                moves,
+                note=f"p95 {ms(p95(moves))}, {len(moves)} moves",
+            ),
+        ]
+    return results
