@@ -30,8 +30,9 @@ async def shoot(ctx: AppContext) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         for key, name in SHOTS.items():
             await pilot.press(key)
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            for _ in range(2):  # a section's load, then what its widgets fetch
+                await app.workers.wait_for_complete()
+                await pilot.pause()
             app.save_screenshot(str(HERE / f"{name}.svg"))
 
 
@@ -42,7 +43,9 @@ def main() -> None:
         seed_demo(engine, customers=5000, seed=42, clock=CLOCK)
         with session_scope(engine) as session:
             actor = Actor.of(get_by_login(session, "demo"))
-        asyncio.run(shoot(AppContext(engine, CLOCK, load_settings(), actor)))
+        # No live-update listener: it runs until the app ends, and we wait for workers.
+        settings = load_settings(live_updates=False)
+        asyncio.run(shoot(AppContext(engine, CLOCK, settings, actor)))
         engine.dispose()
 
 
