@@ -207,7 +207,15 @@ class PipelineScreen(SectionScreen):
             target = lanes[0]
         if target is not None and not self._typing_filter:
             target.focus()
-            target.scroll_visible(animate=False)
+            self._show_lane(target)
+
+    def _show_lane(self, lane: BoardColumn) -> None:
+        """Scroll the board sideways so the whole lane (header included) is in view, once
+        the layout has settled."""
+        holder = self.query_one("#board", Lanes)
+        box = lane.parent
+        if isinstance(box, Vertical):
+            self.call_after_refresh(holder.scroll_to_widget, box, animate=False)
 
     def on_resize(self) -> None:
         self._fit_lanes()
@@ -307,7 +315,7 @@ class PipelineScreen(SectionScreen):
         index = max(0, min(lanes.index(lane) + delta, len(lanes) - 1))
         target = lanes[index]
         target.focus()
-        target.scroll_visible(animate=False)
+        self._show_lane(target)
 
     def action_card(self, delta: int) -> None:
         if (lane := self.current_lane) is not None:
@@ -503,7 +511,7 @@ class PipelineScreen(SectionScreen):
         for lane in (source, target):
             self._paint_header(lane)
         target.focus()
-        target.scroll_visible(animate=False)
+        self._show_lane(target)
         self.refresh_bindings()
 
     # --- detail -------------------------------------------------------------------------
