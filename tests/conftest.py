@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from factories import Desk, seed_desk
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
+from sqlmodel import Session
 
 from salesengine_tui.clock import FixedClock
 from salesengine_tui.db import migrate
@@ -57,6 +59,15 @@ def engine(db_url: URL) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def desk(engine: Engine) -> Desk:
+    """The small fixed sales desk of `factories.seed_desk`, committed."""
+    with Session(engine, expire_on_commit=False) as session:
+        seeded = seed_desk(session)
+        session.commit()
+    return seeded
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from factories import (
     app_context,
     days_before,
     fixed_id,
-    seed_desk,
     stages_of,
 )
 from sqlalchemy import Engine, event
@@ -39,14 +38,6 @@ from salesengine_tui.widgets.safe_table import SafeTable
 SIZE = (120, 40)
 EVIL = "[@click=app.quit]Acme\x1b[2J [bold]x[/]"
 EVIL_SHOWN = "[@click=app.quit]Acme␛[2J [bold]x[/]"
-
-
-@pytest.fixture
-def desk(engine: Engine) -> Desk:
-    with Session(engine, expire_on_commit=False) as session:
-        seeded = seed_desk(session)
-        session.commit()
-    return seeded
 
 
 @pytest.fixture

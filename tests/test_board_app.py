@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import pytest
 from factories import (
     FIXED_NOW,
     Desk,
@@ -14,7 +13,6 @@ from factories import (
     add_estimate,
     app_context,
     days_before,
-    seed_desk,
     stages_of,
 )
 from sqlalchemy import Engine
@@ -33,14 +31,6 @@ from salesengine_tui.users import Actor
 from salesengine_tui.widgets.board_column import BoardColumn
 
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def desk(engine: Engine) -> Desk:
-    with Session(engine, expire_on_commit=False) as session:
-        seeded = seed_desk(session)
-        session.commit()
-    return seeded
 
 
 def make_app(engine: Engine, clock: FixedClock, desk: Desk, **settings: object) -> SalesEngineApp:
