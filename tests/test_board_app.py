@@ -16,7 +16,7 @@ from factories import (
     stages_of,
 )
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from textual.pilot import Pilot
 
 from salesengine_tui import board
@@ -78,13 +78,10 @@ def stage_of(engine: Engine, estimate_id) -> tuple[str, int, str | None]:
 
 def history_count(engine: Engine, estimate_id) -> int:
     with Session(engine) as s:
-        return len(
-            s.exec(
-                __import__("sqlmodel")
-                .select(EstimateStageHistory)
-                .where(EstimateStageHistory.estimate_id == estimate_id)
-            ).all()
+        rows = s.exec(
+            select(EstimateStageHistory).where(EstimateStageHistory.estimate_id == estimate_id)
         )
+        return len(rows.all())
 
 
 async def test_navigate_columns_and_cards(engine: Engine, clock: FixedClock, desk: Desk) -> None:

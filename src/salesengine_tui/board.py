@@ -376,7 +376,7 @@ def notify_change(session: Session, change: BoardChange) -> None:
     session.execute(sa.select(sa.func.pg_notify(BOARD_CHANNEL, change.to_json())))
 
 
-def _conflict(session: Session, estimate_id: uuid.UUID, now: datetime) -> MoveConflict:
+def _conflict(session: Session, estimate_id: uuid.UUID) -> MoveConflict:
     card = get_card(session, estimate_id)
     who_row = session.execute(
         sa.select(User.name, DealStage.name)
@@ -462,7 +462,7 @@ def move(
         .returning(Estimate.id)
     ).first()
     if updated is None:
-        raise _conflict(session, estimate_id, now)
+        raise _conflict(session, estimate_id)
 
     session.add(
         EstimateStageHistory(

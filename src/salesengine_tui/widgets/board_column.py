@@ -180,9 +180,6 @@ class BoardColumn(ScrollView, can_focus=True, inherit_bindings=False):
             for index in range(block * BLOCK, (block + 1) * BLOCK):
                 self._cards.pop(index, None)
 
-    def index_of(self, estimate_id: uuid.UUID) -> int | None:
-        return next((i for i, card in self._cards.items() if card.id == estimate_id), None)
-
     # --- cursor -------------------------------------------------------------------------
 
     def move_to(self, index: int) -> None:
