@@ -3,6 +3,7 @@ keeps its state while you are elsewhere), reached with 1-4, the header or the co
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
@@ -63,6 +64,20 @@ class SalesEngineApp(App[None]):
         for section in SECTIONS:
             # Screens are built on first visit, with the context (MODES alone cannot pass it).
             self.add_mode(section.mode, partial(SCREENS_BY_MODE[section.mode], ctx))
+
+    def freeze_long_lived(self) -> None:
+        """Move every object alive now out of the garbage collector's reach.
+
+        Start-up leaves a few hundred thousand long-lived objects (SQLAlchemy mappers and
+        compiled statements, Textual, pydantic). Each full collection walks them all: measured,
+        a ~200 ms stall on about one card move in five. Frozen, they are never scanned again.
+        Screens call this once their first data is on screen (no collect: that would cost the
+        same pause up front). Fewer, later young collections keep the rest rare too."""
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
+
+    def on_ready(self) -> None:
+        self.freeze_long_lived()
 
     @on(AppHeader.TabSelected)
     def _tab_selected(self, message: AppHeader.TabSelected) -> None:

@@ -198,6 +198,11 @@ def with_card_moved(column: Column, *, count: int, amount: Decimal) -> Column:
     return replace(column, count=column.count + count, total_value=total, weighted_value=weighted)
 
 
+def _needs_customer(query: BoardQuery) -> bool:
+    """Whether the order or the filter reads the customer (else the estimates index will do)."""
+    return query.sort == "name" or bool(query.text.strip())
+
+
 def _order(sort: Sort) -> tuple[list[sa.ColumnElement[object]], bool]:
     """Sort columns and whether they run descending (all keys share one direction so a
     row comparison continues the order)."""
@@ -272,7 +277,22 @@ def page(
         stmt = stmt.where(row > value if ascending else row < value)
     stmt = stmt.order_by(*(k.asc() if ascending else k.desc() for k in keys)).limit(limit)
     if offset and anchor is None:
-        stmt = stmt.offset(offset)
+        if _needs_customer(query):
+            stmt = stmt.offset(offset)
+        else:
+            # Skip over the estimates index alone (no join per skipped row), then read the
+            # page from the key found there: ~50 ms -> a few at 12,000 deep.
+            key = session.execute(
+                sa.select(*keys)
+                .where(Estimate.stage_id == stage_id, *_filters(query))
+                .order_by(*(k.asc() if ascending else k.desc() for k in keys))
+                .offset(offset)
+                .limit(1)
+            ).first()
+            if key is None:
+                return []
+            row, value = sa.tuple_(*keys), sa.tuple_(*key)
+            stmt = stmt.where(row >= value if ascending else row <= value)
     cards = [Card(**row._mapping) for row in session.execute(stmt)]
     return cards[::-1] if backwards else cards
 
@@ -291,13 +311,14 @@ def position(session: Session, card: Card, query: BoardQuery) -> int | None:
     stmt = (
         sa.select(sa.func.count())
         .select_from(Estimate)
-        .join(Customer, Customer.id == Estimate.customer_id)
         .where(
             Estimate.stage_id == current.stage_id,
             *_filters(query),
             row > value if descending else row < value,
         )
     )
+    if _needs_customer(query):
+        stmt = stmt.join(Customer, Customer.id == Estimate.customer_id)
     return int(session.execute(stmt).scalar_one())
 
 

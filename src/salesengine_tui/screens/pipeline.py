@@ -112,6 +112,7 @@ class PipelineScreen(SectionScreen):
         self.origin = uuid.uuid4().hex  # this board, so it can ignore its own NOTIFY echoes
         self._stop_listening = threading.Event()
         self._live_reload_pending = False
+        self._bindings_state: tuple[bool, bool, bool] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="Filter: customer name or estimate title", id="board-filter")
@@ -176,9 +177,10 @@ class PipelineScreen(SectionScreen):
     async def _show(self, message: BoardLoaded) -> None:
         message.stop()
         self.pipelines, self.view = message.pipelines, message.query
-        self.refresh_bindings()
+        self._sync_bindings()
         holder = self.query_one("#board", Lanes)
         lanes = list(self.query(BoardColumn))
+        first_load = not lanes
         same_stages = [lane.column.id for lane in lanes] == [c.id for c in message.columns]
         self.columns = message.columns
         focus = message.focus
@@ -202,6 +204,9 @@ class PipelineScreen(SectionScreen):
             lane.reset(column, cursor=cursor)
             self._paint_header(lane)
         self._title()
+        if first_load:
+            # After the first paint: the database layer's long-lived objects exist by now.
+            self.call_after_refresh(self.app_freeze)
         target = next((lane for lane in lanes if focus and lane.column.id == focus.stage_id), None)
         if target is None and lanes and not any(lane.has_focus for lane in lanes):
             target = lanes[0]
@@ -216,6 +221,11 @@ class PipelineScreen(SectionScreen):
         box = lane.parent
         if isinstance(box, Vertical):
             self.call_after_refresh(holder.scroll_to_widget, box, animate=False)
+
+    def app_freeze(self) -> None:
+        freeze = getattr(self.app, "freeze_long_lived", None)
+        if freeze is not None:
+            freeze()
 
     def on_resize(self) -> None:
         self._fit_lanes()
@@ -280,7 +290,7 @@ class PipelineScreen(SectionScreen):
     @on(BoardColumn.Selected)
     def _selected(self, message: BoardColumn.Selected) -> None:
         message.stop()
-        self.refresh_bindings()  # the card-dependent keys follow the cursor
+        self._sync_bindings()
 
     # --- live updates -------------------------------------------------------------------
 
@@ -512,7 +522,7 @@ class PipelineScreen(SectionScreen):
             self._paint_header(lane)
         target.focus()
         self._show_lane(target)
-        self.refresh_bindings()
+        self._sync_bindings()
 
     # --- detail -------------------------------------------------------------------------
 
@@ -532,6 +542,19 @@ class PipelineScreen(SectionScreen):
         self.app.push_screen(CardDetailScreen(message.detail, self.ctx.clock.now(), self.tz))
 
     # --- which keys apply now -----------------------------------------------------------
+
+    def _sync_bindings(self) -> None:
+        """Refresh the footer only when what `check_action` answers has changed: a refresh
+        rebuilds every footer key (~5 ms), too much for each cursor move."""
+        lane = self.current_lane
+        state = (
+            lane is not None and lane.current is not None,
+            self.last_move is not None,
+            len(self.pipelines) > 1,
+        )
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         lane = self.current_lane
