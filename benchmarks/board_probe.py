@@ -2,6 +2,8 @@
 
     python benchmarks/board_probe.py URL LOGIN STARTED_EPOCH [--bare] [--keys N]
 
+`--keys 0` paints and exits at once: the parent's wall time is then start to exit.
+
 Runs the app headless at 120x40, waits for the first full paint (every visible lane has its
 cards and the screen has been refreshed), then presses keys and times each from the press to
 the repainted screen; prints one JSON line: seconds from STARTED_EPOCH (taken by the parent
@@ -106,7 +108,7 @@ async def board(started: float, url: str, login: str, keys: int) -> dict[str, ob
             cursor.append(await key_to_paint(key, lambda: lane().current is not None))
 
         moves: list[float] = []
-        for i in range(max(4, keys // 3)):
+        for i in range(keys // 3 if keys else 0):
             current = lane().current
             assert current is not None
             key = "shift+right" if i % 2 == 0 else "shift+left"
