@@ -236,10 +236,10 @@ async def test_filter_mine_sort_and_escape(engine: Engine, clock: FixedClock, de
         assert lane(app).count == 2
         await pilot.press("escape", "s")  # by value, largest first
         await settle(pilot)
-        assert [lane(app)._cards[i].amount for i in range(3)] == sorted(
-            (lane(app)._cards[i].amount for i in range(3)), reverse=True
+        assert [lane(app).loaded[i].amount for i in range(3)] == sorted(
+            (lane(app).loaded[i].amount for i in range(3)), reverse=True
         )
-        assert sam_deal_id in {c.id for c in lane(app)._cards.values()}
+        assert sam_deal_id in {c.id for c in lane(app).loaded.values()}
 
 
 async def test_someone_else_moved_it_first(engine: Engine, clock: FixedClock, desk: Desk) -> None:

@@ -25,7 +25,8 @@ from .. import board, live, pipeline
 from ..context import AppContext
 from ..db.engine import session_scope
 from ..display import money, plural, visible
-from ..widgets.board_column import BlockRequest, BoardColumn
+from ..widgets.board_column import BoardColumn
+from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
 from .card_detail import CardDetailScreen
 from .commands import PaletteCommand
@@ -333,7 +334,7 @@ class PipelineScreen(SectionScreen):
 
     def action_page(self, direction: int) -> None:
         if (lane := self.current_lane) is not None:
-            lane.move_by(direction * lane.page_cards)
+            lane.move_by(direction * lane.page_items)
 
     def action_first(self) -> None:
         if (lane := self.current_lane) is not None:
