@@ -10,7 +10,7 @@ from textual.message import Message
 from ..activity import ActivityItem
 from ..board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
 from ..customers import StatusSourceBreakdown
-from ..leads import LeadRow
+from ..leads import LeadQuery, Person
 from ..pipeline import PipelineInfo, PipelineOverview
 
 
@@ -55,7 +55,20 @@ class CardDetailLoaded(Message):
 @dataclass
 class LeadsLoaded(Message):
     total: int
-    leads: list[LeadRow]
+    view: LeadQuery  # what was counted (a newer view makes this stale)
+    sources: list[str]
+    people: list[Person]
+    pipelines: list[PipelineInfo]
+    cursor: int | None  # where to put the cursor (None: where it is)
+
+
+@dataclass
+class LeadsChanged(Message):
+    """A write on the leads (call, convert, assign) is done: say so and reload."""
+
+    note: str
+    cursor: int | None
+    clear_marks: bool = False
 
 
 @dataclass

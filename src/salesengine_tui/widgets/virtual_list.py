@@ -162,12 +162,13 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
     def move_to(self, index: int) -> None:
         """Put the cursor on item `index` (clamped) and scroll it into view."""
         index = max(0, min(index, self.count - 1)) if self.count else 0
-        old, self.cursor = self.cursor, index
+        self.cursor = index
         self._ensure(index // BLOCK)
-        self.refresh_item(old)
-        self.refresh_item(index)
         if self.count:
             self._scroll_to_item(index)
+        # The whole viewport: a partial refresh of the old line was seen to leave it drawn as
+        # the cursor; visible items come from the strip cache, so this costs little.
+        self.refresh()
         self.post_message(self.Selected(self))  # type: ignore[arg-type]
 
     def move_by(self, delta: int) -> None:

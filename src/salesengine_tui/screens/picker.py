@@ -1,0 +1,47 @@
+"""A small modal list to pick one of a few choices (an owner, a filter); esc picks nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Generic, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+V = TypeVar("V")
+
+
+class Picker(ModalScreen[V | None], Generic[V]):
+    """`choices` are (label, value); labels are Text (data shown literally)."""
+
+    CSS_PATH = "modal.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Cancel", id="picker.cancel"),
+    ]
+
+    def __init__(self, title: str, choices: Sequence[tuple[Text, V]], hint: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+        self.hint = hint or "enter to choose · esc to cancel"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(Content(self.title_text), classes="modal-title")
+            yield OptionList(
+                *(Option(label, id=str(i)) for i, (label, _) in enumerate(self.choices)),
+                id="picker-options",
+            )
+            yield Static(Content(self.hint), classes="modal-hint")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        assert event.option.id is not None
+        self.dismiss(self.choices[int(event.option.id)][1])

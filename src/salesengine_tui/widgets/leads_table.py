@@ -1,0 +1,158 @@
+"""The leads inbox as a virtual table: one line per lead, only visible lines drawn."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+
+from ..display import days_ago, local_date, safe_text
+from ..leads import LeadRow
+from .virtual_list import BlockRequest, VirtualList, cold_request
+
+
+class TableColumn(NamedTuple):
+    label: str
+    width: int  # cells; the first column takes what is left
+
+
+COLUMNS = (
+    TableColumn("Name", 0),
+    TableColumn("Source", 14),
+    TableColumn("Age", 10),
+    TableColumn("Last touch", 12),
+    TableColumn("Next step", 11),
+    TableColumn("Owner", 14),
+    TableColumn("Phone", 15),
+)
+MIN_NAME = 16
+
+
+# Dropped first when the terminal is narrow (80 columns): age, then owner, then source.
+DROP_ORDER = ("Age", "Owner", "Source")
+MARK = 2  # "● " for marked rows
+
+
+def visible_columns(width: int) -> list[int]:
+    """Indexes of the columns that fit `width` with the name at least MIN_NAME wide."""
+    shown = list(range(len(COLUMNS)))
+    for label in DROP_ORDER:
+        others = sum(COLUMNS[i].width + 1 for i in shown[1:])
+        if width - MARK - others >= MIN_NAME:
+            break
+        shown.remove(next(i for i in shown if COLUMNS[i].label == label))
+    return shown
+
+
+def header_line(width: int) -> Text:
+    """The column titles, laid out as the rows are."""
+    return _assemble([Text(c.label, style="bold") for c in COLUMNS], width, mark="  ")
+
+
+def _assemble(cells: list[Text], width: int, mark: str) -> Text:
+    """`mark`, then the cells that fit at their column widths, one space apart; the name
+    takes the room the others leave."""
+    shown = visible_columns(width)
+    others = sum(COLUMNS[i].width + 1 for i in shown[1:])
+    name_width = max(MIN_NAME, width - len(mark) - others)
+    line = Text(mark, end="")
+    for n, i in enumerate(shown):
+        cell = cells[i]
+        cell.truncate(COLUMNS[i].width or name_width, overflow="ellipsis", pad=True)
+        if n:
+            line.append(" ")
+        line.append_text(cell)
+    line.truncate(width, overflow="ellipsis", pad=True)
+    return line
+
+
+class LeadsTable(VirtualList[LeadRow]):
+    """Leads in inbox order; `space` marks rows for bulk actions (the screen decides)."""
+
+    COMPONENT_CLASSES = {
+        "leads-table--cursor",
+        "leads-table--cursor-blurred",
+        "leads-table--marked",
+        "leads-table--muted",
+        "leads-table--due",
+    }
+    DEFAULT_CSS = """
+    LeadsTable {
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .leads-table--cursor { background: $accent 45%; }
+        & > .leads-table--cursor-blurred { background: $panel-lighten-2; }
+        & > .leads-table--marked { color: $text-accent; text-style: bold; }
+        & > .leads-table--muted { color: $text-muted; }
+        & > .leads-table--due { color: $text-warning; }
+    }
+    """
+
+    def __init__(
+        self,
+        count: int,
+        fetch: Callable[[BlockRequest[LeadRow]], list[LeadRow]],
+        *,
+        now: Callable[[], datetime],
+        tz: ZoneInfo,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(count, fetch, id=id)
+        self._now = now
+        self._tz = tz
+        self.marked: set[uuid.UUID] = set()
+
+    def _request(self, block: int) -> BlockRequest[LeadRow]:
+        # The inbox order mixes directions and NULLs, so pages go by position on the index.
+        return cold_request(block, self.count)
+
+    def toggle_mark(self) -> None:
+        lead = self.current
+        if lead is None:
+            return
+        self.marked.symmetric_difference_update({lead.id})
+        self._lines.clear()
+        self.refresh_item(self.cursor)
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self._lines.clear()
+        self.refresh()
+
+    def item_key(self, item: LeadRow) -> Hashable:
+        return (item.id, item.version, item.id in self.marked)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"leads-table--{name}", partial=True)
+
+    def item_strips(self, index: int, item: LeadRow, width: int) -> list[Strip]:
+        now = self._now()
+        muted = self._style("muted")
+        due = item.next_step_at is not None and item.next_step_at <= now
+        cells = [
+            safe_text(item.name, style=self._style("marked") if item.id in self.marked else "bold"),
+            safe_text(item.lead_source, style=muted),
+            Text(days_ago(item.created_at, now, self._tz, never="—").replace(" ago", ""), end=""),
+            Text(days_ago(item.last_interaction_at, now, self._tz), end=""),
+            safe_text(
+                local_date(item.next_step_at, self._tz) if item.next_step_at else None,
+                style=self._style("due") if due else "",
+            ),
+            safe_text(item.owner_name, empty="unassigned", style=muted),
+            safe_text(item.phone),
+        ]
+        line = _assemble(cells, width, mark="● " if item.id in self.marked else "  ")
+        state = self.cursor_state(index)
+        segments = list(line.render(self.app.console))
+        strip = Strip(segments).adjust_cell_length(width)
+        if state:
+            name = "leads-table--cursor" if state == 2 else "leads-table--cursor-blurred"
+            strip = strip.apply_style(self.get_component_rich_style(name))
+        return [strip]

@@ -1,0 +1,196 @@
+"""The leads inbox in the real app through Pilot: quick call, cancel, convert, assign,
+marks, filters and search, each checked in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from factories import FIXED_NOW, Desk, app_context
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+from textual.pilot import Pilot
+
+from salesengine_tui.app import SalesEngineApp
+from salesengine_tui.clock import FixedClock
+from salesengine_tui.db.models import (
+    Customer,
+    CustomerInteraction,
+    CustomerStatus,
+    Estimate,
+)
+from salesengine_tui.screens.quick_call import QuickCallScreen
+from salesengine_tui.widgets.leads_table import LeadsTable
+
+SIZE = (120, 40)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    for _ in range(2):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def wait_until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 3) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached")
+
+
+def table(app: SalesEngineApp) -> LeadsTable:
+    return app.screen.query_one(LeadsTable)
+
+
+def interactions(engine: Engine) -> list[CustomerInteraction]:
+    with Session(engine) as s:
+        return list(
+            s.exec(select(CustomerInteraction).order_by(CustomerInteraction.created_at)).scalars()
+        )
+
+
+def customer(engine: Engine, name: str) -> Customer:
+    with Session(engine) as s:
+        return s.exec(select(Customer).where(Customer.name == name)).scalars().one()
+
+
+async def test_quick_call_logs_one_call_and_moves_on(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    before = len(interactions(engine))
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        assert table(app).current.name == "Hank Hill"
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, QuickCallScreen)
+        await pilot.press("2")  # voicemail
+        await pilot.press(*"Left msg [bold]x[/] \\x1b", "enter")
+        await pilot.press(*"+3", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, QuickCallScreen)
+        # one lead handled, the next one ready
+        assert table(app).cursor == 0 and table(app).current.name == "Dale Gribble"
+    rows = interactions(engine)
+    assert len(rows) == before + 1
+    call = rows[-1]
+    assert (call.type, call.direction, call.outcome) == ("call", "outbound", "voicemail")
+    assert call.notes == "Left msg [bold]x[/] \\x1b"
+    assert call.created_by == desk.manager.id and call.created_at == FIXED_NOW
+    hank = customer(engine, "Hank Hill")
+    assert hank.last_interaction_at == FIXED_NOW
+    assert hank.next_step_at is not None and (hank.next_step_at - FIXED_NOW).days in (2, 3)
+
+
+async def test_escape_cancels_the_call_and_writes_nothing(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    before = len(interactions(engine))
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("c", "1", *"half typed", "escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, QuickCallScreen)
+        assert table(app).current.name == "Hank Hill"
+    assert len(interactions(engine)) == before
+    assert customer(engine, "Hank Hill").last_interaction_at is None
+
+
+async def test_call_with_a_bad_date_says_so_and_keeps_the_dialog(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("c", "1", "enter", *"next tuesday", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, QuickCallScreen)
+        toast = "".join(str(t.render()) for t in app.screen.query("Toast"))
+        assert "'next tuesday' is not a date" in toast
+        await pilot.press("escape")
+    assert customer(engine, "Hank Hill").last_interaction_at is None
+
+
+async def test_convert_one_lead_with_an_estimate(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    hank_id = customer(engine, "Hank Hill").id
+    with Session(engine) as s:
+        had = len(s.exec(select(Estimate).where(Estimate.customer_id == hank_id)).scalars().all())
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("v", "down", "enter")  # convert and open an estimate (first pipeline)
+        await settle(pilot)
+        assert "2 leads" in str(app.screen.query_one("#section-title").render())
+    hank = customer(engine, "Hank Hill")
+    assert hank.status == CustomerStatus.active
+    with Session(engine) as s:
+        opened = (
+            s.exec(
+                select(Estimate).where(Estimate.customer_id == hank.id).order_by(Estimate.number)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(opened) == had + 1
+    assert opened[-1].owner_id == desk.manager.id and opened[-1].title == "Replacement estimate"
+
+
+async def test_mark_two_and_assign_then_convert_together(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("space", "space")  # Hank and Dale marked, cursor on Peggy
+        assert len(table(app).marked) == 2
+        await pilot.press("a")
+        await pilot.pause()
+        # people by name: Dana Reyes, Sam Ortiz
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert not table(app).marked
+        assert customer(engine, "Dale Gribble").owner_id == desk.rep.id
+        assert customer(engine, "Peggy Hill").owner_id == desk.rep.id  # unchanged: Sam already
+        await pilot.press("g", "space", "space", "v", "enter")
+        await settle(pilot)
+    statuses = {n: customer(engine, n).status for n in ("Hank Hill", "Dale Gribble", "Peggy Hill")}
+    assert statuses == {
+        "Hank Hill": CustomerStatus.active,
+        "Dale Gribble": CustomerStatus.active,
+        "Peggy Hill": CustomerStatus.lead,
+    }
+
+
+async def test_search_filter_and_only_mine(engine: Engine, clock: FixedClock, desk: Desk) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))  # Sam owns Hank and Peggy
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        assert table(app).count == 3
+        await pilot.press("o")
+        await settle(pilot)
+        assert table(app).count == 2
+        await pilot.press("escape", "slash", *"555 0103")  # phone digits, any punctuation
+        await settle(pilot)
+        assert table(app).count == 1
+        await pilot.press("enter")
+        await settle(pilot)
+        assert table(app).current.name == "Dale Gribble"
+        await pilot.press("escape", "f")
+        await pilot.pause()
+        await pilot.press("enter")  # "Not contacted yet"
+        await settle(pilot)
+        assert {table(app).loaded[i].name for i in range(table(app).count)} == {
+            "Hank Hill",
+            "Dale Gribble",
+        }
