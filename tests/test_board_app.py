@@ -25,6 +25,7 @@ from salesengine_tui.clock import FixedClock
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import Estimate, EstimateStageHistory
 from salesengine_tui.screens.card_detail import CardDetailScreen
+from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.lost_reason import LostReasonScreen
 from salesengine_tui.screens.stage_picker import StagePicker
 from salesengine_tui.users import Actor
@@ -191,11 +192,19 @@ async def test_won_from_the_board_activates_lead(
         assert "customer is now active" in toast
 
 
-async def test_enter_opens_detail(engine: Engine, clock: FixedClock, desk: Desk) -> None:
+async def test_enter_opens_the_customer_and_d_the_estimate(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
     app = make_app(engine, clock, desk)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen)
+        assert app.screen.profile.name == "Peggy Hill"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("d")
         await settle(pilot)
         assert isinstance(app.screen, CardDetailScreen)
         assert app.screen.detail.card.customer_name == "Peggy Hill"

@@ -1,4 +1,6 @@
-"""The activity feed: the newest interactions and stage moves, merged, newest first."""
+"""The activity feed: interactions and stage moves (and, for one customer, tickets opened and
+closed), merged, newest first. The team's feed on the dashboard and a customer's timeline on
+their profile are the same query; the timeline pages through it by keyset."""
 
 from __future__ import annotations
 
@@ -11,7 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from .db.models import Customer, CustomerInteraction, Estimate, EstimateStageHistory, User
+from .db.models import (
+    Customer,
+    CustomerInteraction,
+    Estimate,
+    EstimateStageHistory,
+    Ticket,
+    User,
+)
 
 FEED_LIMIT = 50
 
@@ -19,6 +28,8 @@ FEED_LIMIT = 50
 class ActivityKind(StrEnum):
     interaction = "interaction"
     stage_move = "stage_move"
+    ticket_opened = "ticket_opened"
+    ticket_closed = "ticket_closed"
 
 
 @dataclass(frozen=True)
@@ -40,64 +51,134 @@ class ActivityItem:
     estimate_title: str | None
     from_stage: str | None
     to_stage: str | None
+    # tickets
+    ticket_number: int | None = None
+    ticket_text: str | None = None  # the summary when opened, the resolution when closed
+    id: uuid.UUID | None = None  # with `at`, the keyset for the next page
+
+    @property
+    def key(self) -> tuple[datetime, uuid.UUID]:
+        assert self.id is not None
+        return (self.at, self.id)
+
+
+# The feed's columns, in order; every side of the UNION labels its columns with these.
+COLUMNS = (
+    "id",
+    "at",
+    "kind",
+    "customer_id",
+    "user_id",
+    "interaction_type",
+    "direction",
+    "outcome",
+    "notes",
+    "estimate_number",
+    "estimate_title",
+    "from_stage",
+    "to_stage",
+    "ticket_number",
+    "ticket_text",
+)
 
 
 def _null(type_: sa.types.TypeEngine[object]) -> sa.ColumnElement[object]:
     return sa.cast(sa.null(), type_)
 
 
-def recent_activity(session: Session, limit: int = FEED_LIMIT) -> list[ActivityItem]:
-    """The newest `limit` entries: one UNION ALL, each side cut to `limit` by its time index."""
-    ci, h, e = CustomerInteraction, EstimateStageHistory, Estimate
-    interactions = (
-        sa.select(
-            ci.id.label("id"),
-            ci.created_at.label("at"),
-            sa.literal(ActivityKind.interaction.value).label("kind"),
-            ci.customer_id.label("customer_id"),
-            ci.created_by.label("user_id"),
-            sa.cast(ci.type, sa.Text).label("interaction_type"),
-            sa.cast(ci.direction, sa.Text).label("direction"),
-            ci.outcome.label("outcome"),
-            ci.notes.label("notes"),
-            _null(sa.BigInteger).label("estimate_number"),
-            _null(sa.Text).label("estimate_title"),
-            _null(sa.Text).label("from_stage"),
-            _null(sa.Text).label("to_stage"),
-        )
-        .order_by(ci.created_at.desc(), ci.id)
-        .limit(limit)
-    )
-    moves = (
-        sa.select(
-            h.id,
+def recent_activity(
+    session: Session,
+    limit: int = FEED_LIMIT,
+    *,
+    customer_id: uuid.UUID | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    offset: int = 0,
+) -> list[ActivityItem]:
+    """The newest `limit` entries (older than `before`, if given; `offset` skips that many,
+    for a jump in a long timeline): one UNION ALL, each side cut by its time index.
+    With `customer_id`, one customer's timeline, tickets too."""
+    ci, h, e, t = CustomerInteraction, EstimateStageHistory, Estimate, Ticket
+
+    def side(columns, at, id_, customer, join=None, where=None):
+        """One kind of entry, its columns labelled as the feed's, cut to `limit`."""
+        stmt = sa.select(*(c.label(name) for c, name in zip(columns, COLUMNS, strict=True)))
+        if join is not None:
+            stmt = stmt.join(*join)
+        conditions = [] if where is None else [where]
+        if customer_id is not None:
+            conditions.append(customer == customer_id)
+        if before is not None:
+            conditions.append(sa.tuple_(at, id_) < sa.tuple_(*before))
+        return stmt.where(*conditions).order_by(at.desc(), id_.desc()).limit(limit + offset)
+
+    def nulls(*types: sa.types.TypeEngine[object]) -> list[sa.ColumnElement[object]]:
+        return [_null(type_) for type_ in types]
+
+    text, number = sa.Text(), sa.BigInteger()
+    sides = [
+        side(
+            [
+                ci.id,
+                ci.created_at,
+                sa.literal(ActivityKind.interaction.value),
+                ci.customer_id,
+                ci.created_by,
+                sa.cast(ci.type, sa.Text),
+                sa.cast(ci.direction, sa.Text),
+                ci.outcome,
+                ci.notes,
+                *nulls(number, text, text, text, number, text),
+            ],
+            ci.created_at,
+            ci.id,
+            ci.customer_id,
+        ),
+        side(
+            [
+                h.id,
+                h.moved_at,
+                sa.literal(ActivityKind.stage_move.value),
+                e.customer_id,
+                h.moved_by,
+                *nulls(text, text, text, text),
+                e.number,
+                e.title,
+                h.from_stage_name,
+                h.to_stage_name,
+                *nulls(number, text),
+            ],
             h.moved_at,
-            sa.literal(ActivityKind.stage_move.value),
+            h.id,
             e.customer_id,
-            h.moved_by,
-            _null(sa.Text),
-            _null(sa.Text),
-            _null(sa.Text),
-            _null(sa.Text),
-            e.number,
-            e.title,
-            h.from_stage_name,
-            h.to_stage_name,
-        )
-        .join(e, e.id == h.estimate_id)
-        .order_by(h.moved_at.desc(), h.id)
-        .limit(limit)
-    )
+            join=(e, e.id == h.estimate_id),
+        ),
+    ]
+    if customer_id is not None:
+        for kind, at, said in (
+            (ActivityKind.ticket_opened, t.opened_at, t.summary),
+            (ActivityKind.ticket_closed, t.closed_at, t.resolution),
+        ):
+            columns = [
+                t.id,
+                at,
+                sa.literal(kind.value),
+                t.customer_id,
+                t.technician_id,
+                *nulls(text, text, text, text, number, text, text, text),
+                t.number,
+                said,
+            ]
+            closed = t.closed_at.is_not(None) if kind is ActivityKind.ticket_closed else None
+            sides.append(side(columns, at, t.id, t.customer_id, where=closed))
     # Each side in its own subquery so its ORDER BY ... LIMIT uses its time index.
-    feed = sa.union_all(sa.select(interactions.subquery()), sa.select(moves.subquery())).subquery(
-        "feed"
-    )
+    feed = sa.union_all(*(sa.select(s.subquery()) for s in sides)).subquery("feed")
     user = aliased(User)
     stmt = (
         sa.select(feed, Customer.name.label("customer_name"), user.name.label("user_name"))
         .join(Customer, Customer.id == feed.c.customer_id)
         .outerjoin(user, user.id == feed.c.user_id)
-        .order_by(feed.c.at.desc(), feed.c.id)
+        .order_by(feed.c.at.desc(), feed.c.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return [
@@ -115,6 +196,26 @@ def recent_activity(session: Session, limit: int = FEED_LIMIT) -> list[ActivityI
             estimate_title=r.estimate_title,
             from_stage=r.from_stage,
             to_stage=r.to_stage,
+            ticket_number=r.ticket_number,
+            ticket_text=r.ticket_text,
+            id=r.id,
         )
         for r in session.execute(stmt)
     ]
+
+
+def timeline_count(session: Session, customer_id: uuid.UUID) -> int:
+    """How many entries a customer's timeline holds (index counts, one statement)."""
+    ci, h, e, t = CustomerInteraction, EstimateStageHistory, Estimate, Ticket
+    counts = [
+        sa.select(sa.func.count()).select_from(ci).where(ci.customer_id == customer_id),
+        sa.select(sa.func.count())
+        .select_from(h)
+        .join(e, e.id == h.estimate_id)
+        .where(e.customer_id == customer_id),
+        sa.select(sa.func.count()).select_from(t).where(t.customer_id == customer_id),
+        sa.select(sa.func.count())
+        .select_from(t)
+        .where(t.customer_id == customer_id, t.closed_at.is_not(None)),
+    ]
+    return int(session.execute(sa.select(sum(c.scalar_subquery() for c in counts))).scalar_one())

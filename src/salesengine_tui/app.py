@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from .context import AppContext
 from .screens.base import APP_TITLE, SectionScreen, actor_label
+from .screens.customer_search import CustomerSearch
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen, bindings_of
 from .screens.leads import LeadsScreen
@@ -33,6 +34,7 @@ class SalesEngineApp(App[None]):
     TITLE = APP_TITLE
     CSS_PATH = "app.tcss"
     DEFAULT_MODE = PIPELINE.mode
+    COMMANDS = App.COMMANDS | {CustomerSearch}
     BINDINGS: ClassVar[list[BindingType]] = [
         # The header shows the sections with their keys, so the footer leaves them out.
         *(

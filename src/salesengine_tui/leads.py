@@ -34,10 +34,10 @@ from .db.models import (
     UserRole,
 )
 from .errors import NotFound, UserError
+from .profile import log_interaction
 from .users import Actor
 
 INBOX_PAGE = 200
-NOTES_MAX = 10_000
 
 # Call dispositions, in the order the call dialog offers them.
 OUTCOMES: tuple[str, ...] = (
@@ -233,13 +233,6 @@ def assignable_users(session: Session) -> list[Person]:
 # --- what a rep does -----------------------------------------------------------------------
 
 
-def _notes(notes: str | None) -> str | None:
-    text = (notes or "").strip()
-    if len(text) > NOTES_MAX:
-        raise UserError(f"notes are too long ({len(text):,} characters, at most {NOTES_MAX:,})")
-    return text or None
-
-
 def log_call(
     session: Session,
     actor: Actor,
@@ -251,43 +244,31 @@ def log_call(
     next_step_at: datetime | None,
     now: datetime,
 ) -> CustomerInteraction:
-    """One outbound call: an interaction row, and the customer's last touch and next step.
-
-    The next step is replaced by what the rep sets now (None clears it): after a call the
-    plan is whatever was just agreed."""
+    """One outbound call: an interaction row (see `profile.log_interaction`), and the
+    customer's next step, replaced by what the rep sets now (None clears it): after a call
+    the plan is whatever was just agreed."""
     if outcome not in OUTCOMES:
         raise UserError(f"unknown call outcome {outcome!r}; one of: {', '.join(OUTCOMES)}")
-    text = _notes(notes)
     if next_step_at is not None and next_step_at < now - timedelta(days=1):
         raise UserError("the next step date is in the past")
     step = (next_step or "").strip() or None
     if step is not None and len(step) > 500:
         raise UserError("the next step is too long (500 characters at most)")
-    updated = session.execute(
-        sa.update(Customer)
-        .where(Customer.id == customer_id)
-        .values(
-            last_interaction_at=now,
-            next_step=step,
-            next_step_at=next_step_at,
-            updated_at=now,
-            version=Customer.version + 1,
-        )
-        .returning(Customer.id)
-    ).first()
-    if updated is None:
-        raise NotFound("that customer no longer exists")
-    interaction = CustomerInteraction(
-        customer_id=customer_id,
+    interaction = log_interaction(
+        session,
+        actor,
+        customer_id,
         type=InteractionType.call,
         direction=InteractionDirection.outbound,
-        notes=text,
+        notes=notes,
+        now=now,
         outcome=outcome,
-        created_by=actor.id,
-        created_at=now,
     )
-    session.add(interaction)
-    session.flush()
+    session.execute(
+        sa.update(Customer)
+        .where(Customer.id == customer_id)
+        .values(next_step=step, next_step_at=next_step_at, version=Customer.version + 1)
+    )
     return interaction
 
 

@@ -28,6 +28,7 @@ from ..widgets.leads_table import LeadsTable, header_line
 from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
 from .commands import PaletteCommand
+from .customer import CustomerScreen
 from .messages import LeadsChanged, LeadsLoaded
 from .picker import Picker
 from .quick_call import CallResult, QuickCallScreen
@@ -41,6 +42,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("G,end", "last", "Last", "leads.last", "Last lead", False),
     ("pageup", "page(-1)", "Page up", "leads.page_up", "A screenful up", False),
     ("pagedown", "page(1)", "Page down", "leads.page_down", "A screenful down", False),
+    ("enter", "open", "Open", "leads.open", "The lead's profile and timeline", True),
     ("c", "call", "Call", "leads.call", "Quick Call: log a call, then on to the next lead", True),
     (
         "v",
@@ -260,6 +262,10 @@ class LeadsScreen(SectionScreen):
         lead = self.table.current
         return [lead.id] if lead is not None else []
 
+    def action_open(self) -> None:
+        if (lead := self.table.current) is not None:
+            self.app.push_screen(CustomerScreen(self.ctx, lead.id), lambda _: self.reload())
+
     def action_call(self) -> None:
         lead = self.table.current
         if lead is None:
@@ -354,7 +360,7 @@ class LeadsScreen(SectionScreen):
     # --- which keys apply now -----------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"call", "convert", "assign", "mark"}:
+        if action in {"call", "convert", "assign", "mark", "open"}:
             table = next(iter(self.query(LeadsTable)), None)
             return (table is not None and table.current is not None) or None
         return super().check_action(action, parameters)

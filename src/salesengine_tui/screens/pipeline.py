@@ -30,6 +30,7 @@ from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
 from .card_detail import CardDetailScreen
 from .commands import PaletteCommand
+from .customer import CustomerScreen
 from .lost_reason import LostReasonScreen
 from .messages import BoardChanged, BoardLoaded, CardDetailLoaded, CardMoved, Focus
 from .sections import PIPELINE
@@ -76,7 +77,8 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
         "Move the card to any stage, Won and Lost included",
         True,
     ),
-    ("enter", "open_card", "Open", "board.open", "The estimate and its customer", True),
+    ("enter", "open_customer", "Open", "board.open", "The customer's profile and timeline", True),
+    ("d", "open_card", "Details", "board.details", "The estimate, with its stage history", False),
     ("u", "undo", "Undo", "board.undo", "Undo your last move", True),
     ("slash", "filter", "Filter", "board.filter", "Filter cards by customer name or title", True),
     ("o", "only_mine", "Mine", "board.mine", "Only my deals (toggle)", True),
@@ -527,6 +529,12 @@ class PipelineScreen(SectionScreen):
 
     # --- detail -------------------------------------------------------------------------
 
+    def action_open_customer(self) -> None:
+        lane = self.current_lane
+        if lane is not None and lane.current is not None:
+            screen = CustomerScreen(self.ctx, lane.current.customer_id)
+            self.app.push_screen(screen, lambda _: self.reload())
+
     def action_open_card(self) -> None:
         lane = self.current_lane
         if lane is not None and lane.current is not None:
@@ -560,7 +568,7 @@ class PipelineScreen(SectionScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         lane = self.current_lane
         has_card = lane is not None and lane.current is not None
-        if action in {"shift", "pick_stage", "open_card"}:
+        if action in {"shift", "pick_stage", "open_card", "open_customer"}:
             return has_card or None  # None: shown, dimmed
         if action == "undo":
             return self.last_move is not None or None

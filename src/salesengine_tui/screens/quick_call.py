@@ -20,7 +20,8 @@ from textual.widgets.option_list import Option
 
 from ..display import visible
 from ..errors import UserError
-from ..leads import NOTES_MAX, OUTCOMES, LeadRow, parse_when
+from ..leads import OUTCOMES, LeadRow, parse_when
+from ..profile import NOTES_MAX
 
 DIALABLE = set("0123456789+-() ")
 

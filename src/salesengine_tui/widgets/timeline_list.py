@@ -1,0 +1,132 @@
+"""A customer's timeline as a virtual list: three lines an entry (when, what and who; then the
+notes, wrapped to two lines), newest first, any number of entries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+
+from ..activity import ActivityItem, ActivityKind
+from ..display import visible
+from .virtual_list import BlockRequest, VirtualList
+
+# Glyph and label by kind of entry: distinguishable at a glance, in colour or not.
+_INTERACTION = {"call": "☎ Call", "email": "✉ Email", "sms": "✆ Text", "meeting": "◎ Meeting"}
+_KIND = {
+    ActivityKind.stage_move: "➜ Stage",
+    ActivityKind.ticket_opened: "⚒ Ticket opened",
+    ActivityKind.ticket_closed: "✔ Ticket closed",
+}
+
+
+def headline(item: ActivityItem) -> str:
+    if item.kind is ActivityKind.interaction:
+        label = _INTERACTION.get(item.interaction_type or "", item.interaction_type or "?")
+        arrow = " in" if item.direction == "inbound" else " out"
+        return label + arrow + (f" · {item.outcome}" if item.outcome else "")
+    if item.kind is ActivityKind.stage_move:
+        move = f"{item.from_stage or '(new)'} → {item.to_stage}"
+        return f"{_KIND[item.kind]} · #{item.estimate_number} {item.estimate_title or ''} · {move}"
+    return f"{_KIND[item.kind]} · #{item.ticket_number}"
+
+
+def body(item: ActivityItem) -> str:
+    if item.kind is ActivityKind.interaction:
+        return item.notes or ""
+    if item.kind is ActivityKind.stage_move:
+        return ""
+    return item.ticket_text or ""
+
+
+class TimelineList(VirtualList[ActivityItem]):
+    ITEM_HEIGHT = 3
+    COMPONENT_CLASSES = {
+        "timeline-list--cursor",
+        "timeline-list--muted",
+        "timeline-list--interaction",
+        "timeline-list--stage",
+        "timeline-list--ticket",
+    }
+    DEFAULT_CSS = """
+    TimelineList {
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .timeline-list--cursor { background: $accent 30%; }
+        & > .timeline-list--muted { color: $text-muted; }
+        & > .timeline-list--interaction { color: $text-primary; text-style: bold; }
+        & > .timeline-list--stage { color: $text-success; text-style: bold; }
+        & > .timeline-list--ticket { color: $text-warning; text-style: bold; }
+    }
+    """
+
+    def __init__(
+        self,
+        count: int,
+        fetch: Callable[[BlockRequest[ActivityItem]], list[ActivityItem]],
+        *,
+        tz: ZoneInfo,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(count, fetch, id=id)
+        self._tz = tz
+
+    def item_key(self, item: ActivityItem) -> Hashable:
+        return item.key
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"timeline-list--{name}", partial=True)
+
+    def item_strips(self, index: int, item: ActivityItem, width: int) -> list[Strip]:
+        kind = {
+            ActivityKind.interaction: "interaction",
+            ActivityKind.stage_move: "stage",
+        }.get(item.kind, "ticket")
+        when = _when(item.at, self._tz)
+        first = Text.assemble(
+            (when, self._style("muted")),
+            "  ",
+            (visible(headline(item)), self._style(kind)),
+            ("  · " + visible(item.user_name) if item.user_name else "", self._style("muted")),
+            end="",
+        )
+        notes = visible(body(item).replace("\n", " ⏎ ")) if body(item) else ""
+        inner = max(1, width - 2)
+        console = self.app.console
+        lines = [first, *_wrap(notes, inner, 2, console)]
+        strips = []
+        for line in lines:
+            line.truncate(inner, overflow="ellipsis", pad=True)
+            strips.append(Strip([*Text(" ").render(console), *line.render(console)]))
+        strips = [s.adjust_cell_length(width) for s in strips]
+        if self.cursor_state(index):
+            cursor = self.get_component_rich_style("timeline-list--cursor")
+            strips = [s.apply_style(cursor) for s in strips]
+        return strips
+
+
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return local.strftime("%a %Y-%m-%d %H:%M")
+
+
+def _wrap(text: str, width: int, lines: int, console: Console) -> list[Text]:
+    """`text` wrapped to at most `lines` lines of `width` (the last one cut with an ellipsis)."""
+    if not text:
+        return [Text("", end="") for _ in range(lines)]
+    # Only the start can show: wrapping 10,000 characters to keep two lines is wasted work.
+    wrapped = Text(text[: width * lines + 1], end="").wrap(console, width, overflow="fold")
+    out = list(wrapped)[:lines]
+    if len(wrapped) > lines:
+        last = out[-1]
+        last.truncate(max(1, width - 1))
+        last.append("…")
+    while len(out) < lines:
+        out.append(Text("", end=""))
+    return out
