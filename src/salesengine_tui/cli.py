@@ -82,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["rep", "manager", "technician"])
     add.add_argument("--email")
     users_sub.add_parser("list", help="list users")
+
+    leads = sub.add_parser("leads", help="leads: import from CSV, export to CSV")
+    leads_sub = leads.add_subparsers(dest="leads_command", metavar="ACTION", required=True)
+    imp = leads_sub.add_parser(
+        "import", help="import leads from a CSV file (all good rows in one transaction)"
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--source", help="lead source for rows that name none")
+    imp.add_argument("--owner", metavar="LOGIN", help="owner of the imported leads")
+    imp.add_argument("--dry-run", action="store_true", help="check the file, import nothing")
+    exp = leads_sub.add_parser("export", help="write customers as CSV to standard output")
+    exp.add_argument(
+        "--status", choices=["lead", "active", "churned"], help="only customers with this status"
+    )
     return parser
 
 
@@ -234,11 +248,63 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+PROBLEMS_SHOWN = 50
+
+
+def cmd_leads(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from . import lead_import
+    from .db.models import CustomerStatus
+
+    engine = _engine(args)
+    try:
+        if args.leads_command == "export":
+            status = CustomerStatus(args.status) if args.status else None
+            with session_scope(engine) as session:
+                count = lead_import.export_customers(session, sys.stdout, status=status)
+            err.print(f"exported {count:,} customers")
+            return 0
+        with Progress(console=err, transient=True) as bar, session_scope(engine) as session:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total or None)
+                bar.update(tasks[stage], completed=done, total=total or None)
+
+            report = lead_import.import_leads(
+                session,
+                args.file,
+                now=Clock().now(),
+                source=args.source,
+                owner_login=args.owner,
+                dry_run=args.dry_run,
+                progress=progress,
+            )
+            if args.dry_run:
+                session.rollback()
+        problems = sorted(report.invalid + report.duplicates, key=lambda p: p.line)
+        for problem in problems[:PROBLEMS_SHOWN]:
+            print(f"{args.file}:{problem.line}: {problem.message}", file=sys.stderr)
+        if len(problems) > PROBLEMS_SHOWN:
+            print(f"... and {len(problems) - PROBLEMS_SHOWN:,} more", file=sys.stderr)
+        verb = "would import" if args.dry_run else "imported"
+        print(
+            f"{report.rows:,} rows: {verb} {report.imported:,}, "
+            f"{len(report.duplicates):,} duplicates skipped, {len(report.invalid):,} invalid"
+        )
+        return 0
+    finally:
+        engine.dispose()
+
+
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_open,
     "demo": cmd_demo,
     "db": cmd_db,
     "users": cmd_users,
+    "leads": cmd_leads,
 }
 
 

@@ -1,0 +1,165 @@
+"""`salesengine leads import / export` against real PostgreSQL: good, bad and duplicate rows,
+a file the database refuses midway (nothing imported), encodings and headers, round trip."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from factories import Desk
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+from test_cli import _url, run
+
+
+def write(tmp_path: Path, body: str, name: str = "leads.csv", encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_bytes(body.encode(encoding))
+    return str(path)
+
+
+def count(engine: Engine, where: str = "true") -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM customers WHERE {where}")).scalar_one()
+
+
+GOOD_AND_BAD = """Full Name,E-mail,Phone Number,City,Lead Source
+Ada Lovelace,ada@example.com,(214) 555-0001,Dallas,Website
+  ,nobody@example.com,214-555-0002,Plano,Website
+Bad Email,not-an-email,214 555 0003,Frisco,
+Grace Hopper,GRACE@example.com,,Austin,
+Grace Again,grace@example.com,214-555-0009,Austin,
+Hank Twin,hank2@example.com,555-0101,Arlen,
+[@click=app.quit]Evil \x1b[2J,evil@example.com,,,Yelp
+"""
+
+
+def test_import_good_bad_and_duplicate_rows(
+    engine: Engine, db_url: URL, desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = count(engine)
+    path = write(tmp_path, GOOD_AND_BAD)
+    code, out, err = run(
+        capsys, "--database-url", _url(db_url), "leads", "import", path, "--source", "Trade show",
+        "--owner", "sam",
+    )  # fmt: skip
+    assert code == 0
+    assert "7 rows: imported 3, 2 duplicates skipped, 2 invalid" in out
+    assert f"{path}:3: name is required" in err
+    assert f"{path}:4: email 'not-an-email' is not a valid email address" in err
+    assert f"{path}:6: skipped: same email as line 5" in err
+    assert f"{path}:7: skipped: same phone as existing customer 'Hank Hill'" in err
+    assert count(engine) == before + 3
+    with engine.connect() as conn:
+        ada = conn.execute(
+            text(
+                "SELECT phone, lead_source, status::text, owner_id FROM customers WHERE name = 'Ada Lovelace'"
+            )
+        ).one()
+        assert ada[:3] == ("+12145550001", "Website", "lead") and ada[3] == desk.rep.id
+        grace = conn.execute(
+            text("SELECT lead_source FROM customers WHERE name = 'Grace Hopper'")
+        ).scalar()
+        assert grace == "Trade show"  # --source fills rows without one
+        assert count(engine, "name = '[@click=app.quit]Evil \x1b[2J'") == 1  # stored as typed
+
+
+def test_dry_run_imports_nothing(
+    engine: Engine, db_url: URL, desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = count(engine)
+    code, out, _ = run(
+        capsys,
+        "--database-url",
+        _url(db_url),
+        "leads",
+        "import",
+        write(tmp_path, GOOD_AND_BAD),
+        "--dry-run",
+    )
+    assert code == 0 and "would import 3" in out
+    assert count(engine) == before
+
+
+def test_a_row_the_database_refuses_leaves_nothing_imported(
+    engine: Engine, db_url: URL, desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = count(engine)
+    rows = "name,email\n" + "".join(f"Lead {i},lead{i}@example.com\n" for i in range(500))
+    rows += "Broken\x00Name,broken@example.com\n"  # PostgreSQL text cannot hold NUL
+    rows += "".join(f"Late {i},late{i}@example.com\n" for i in range(10))
+    code, _, err = run(
+        capsys, "--database-url", _url(db_url), "leads", "import", write(tmp_path, rows)
+    )
+    assert code == 1
+    assert "line 502" in err and "nothing was imported" in err
+    assert count(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "message"),
+    [
+        ("name,email\nJosé,jose@example.com\n", "latin-1", "line 2 is not UTF-8 text"),
+        ("email,phone\na@example.com,2145550100\n", "utf-8", "no name column in the header"),
+        ("", "utf-8", "the file is empty"),
+    ],
+)
+def test_unreadable_files_get_one_clear_line(
+    db_url: URL,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    body: str,
+    encoding: str,
+    message: str,
+) -> None:
+    code, _, err = run(
+        capsys,
+        "--database-url",
+        _url(db_url),
+        "leads",
+        "import",
+        write(tmp_path, body, encoding=encoding),
+    )
+    assert code == 1 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_owner_and_missing_file(
+    db_url: URL, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "--database-url", _url(db_url), "leads", "import", str(tmp_path / "nope.csv")
+    )
+    assert code == 1 and "no such file" in err
+    path = write(tmp_path, "name\nX\n")
+    code, _, err = run(
+        capsys, "--database-url", _url(db_url), "leads", "import", path, "--owner", "ghost"
+    )
+    assert code == 1 and "no active user with login 'ghost'" in err
+
+
+def test_first_and_last_name_columns_and_bom(
+    engine: Engine, db_url: URL, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "\ufeffFirst Name,Last Name,Mobile\nLuanne,Platter,555-0188\n")
+    code, out, _ = run(capsys, "--database-url", _url(db_url), "leads", "import", path)
+    assert code == 0 and "imported 1" in out
+    assert count(engine, "name = 'Luanne Platter' AND phone = '555-0188'") == 1
+
+
+def test_export_round_trips_and_defuses_formulas(
+    engine: Engine, db_url: URL, desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "name,email,phone\n=HYPERLINK(1),f@example.com,+12145550111\n")
+    run(capsys, "--database-url", _url(db_url), "leads", "import", path)
+    code, out, err = run(
+        capsys, "--database-url", _url(db_url), "leads", "export", "--status", "lead"
+    )
+    assert code == 0 and "exported" in err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == count(engine, "status = 'lead'")
+    formula = next(r for r in rows if r["email"] == "f@example.com")
+    assert formula["name"] == "'=HYPERLINK(1)" and formula["phone"] == "+12145550111"
+    assert {r["name"] for r in rows} >= {"Hank Hill", "Peggy Hill"}
