@@ -194,3 +194,37 @@ async def test_search_filter_and_only_mine(engine: Engine, clock: FixedClock, de
             "Hank Hill",
             "Dale Gribble",
         }
+
+
+async def test_new_lead_with_validation_and_duplicate_warning(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press("ctrl+s")  # empty name
+        await pilot.pause()
+        assert "Name: name is required" in str(form.query_one("#contact-error").render())
+        form.query_one("#lead-name").value = "Kahn Souphanousinphone"
+        form.query_one("#lead-phone").value = "555-0101"  # Hank's number
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        # a duplicate: offered to open Hank, or to save anyway
+        options = app.screen.query_one("#picker-options")
+        assert "Hank Hill" in str(options.get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")  # save anyway
+        await settle(pilot)
+        assert table(app).count == 4
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#lead-name").value = "Minh Souphanousinphone"
+        app.screen.query_one("#lead-email").value = "minh@example.com"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert table(app).count == 5
+    minh = customer(engine, "Minh Souphanousinphone")
+    assert (minh.status, minh.owner_id) == (CustomerStatus.lead, desk.rep.id)

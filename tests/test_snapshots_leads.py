@@ -26,3 +26,15 @@ def test_leads_80x24(snap_compare, shell: SalesEngineApp) -> None:
 
 def test_quick_call_120x40(snap_compare, shell: SalesEngineApp) -> None:
     assert snap_compare(shell, terminal_size=(120, 40), run_before=then("2", "c", "2"))
+
+
+def test_customer_profile_120x40(snap_compare, shell: SalesEngineApp) -> None:
+    assert snap_compare(
+        shell, terminal_size=(120, 40), run_before=then("2", "down", "down", "enter")
+    )
+
+
+def test_customer_profile_80x24(snap_compare, shell: SalesEngineApp) -> None:
+    assert snap_compare(
+        shell, terminal_size=(80, 24), run_before=then("2", "down", "down", "enter")
+    )

@@ -34,7 +34,7 @@ from .db.models import (
     UserRole,
 )
 from .errors import NotFound, UserError
-from .profile import log_interaction
+from .profile import clean_contact, log_interaction
 from .users import Actor
 
 INBOX_PAGE = 200
@@ -367,3 +367,49 @@ def assign(
         .returning(Customer.id)
     ).all()
     return len(changed)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    status: CustomerStatus
+
+
+def possible_duplicates(
+    session: Session, *, email: str | None, phone: str | None, limit: int = 5
+) -> list[Duplicate]:
+    """Customers with the same email (any case) or the same phone: shown before saving."""
+    matches = []
+    if email:
+        matches.append(sa.func.lower(Customer.email) == email.lower())
+    if phone:
+        matches.append(Customer.phone == phone)
+    if not matches:
+        return []
+    stmt = (
+        sa.select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.status)
+        .where(sa.or_(*matches))
+        .order_by(Customer.created_at.desc())
+        .limit(limit)
+    )
+    return [Duplicate(*row) for row in session.execute(stmt)]
+
+
+def create_lead(
+    session: Session, actor: Actor, values: dict[str, str | None], *, now: datetime
+) -> uuid.UUID:
+    """A new lead from the form's fields (validated here too), owned by whoever adds it."""
+    cleaned = clean_contact({**{"name": ""}, **values})
+    customer = Customer(
+        **cleaned,
+        status=CustomerStatus.lead,
+        owner_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(customer)
+    session.flush()
+    return customer.id

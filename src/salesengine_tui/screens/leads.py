@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
-from .. import leads, pipeline
+from .. import leads, pipeline, profile
 from ..context import AppContext
 from ..db.engine import session_scope
 from ..display import plural, safe_text
@@ -30,6 +30,7 @@ from .base import SectionScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
 from .messages import LeadsChanged, LeadsLoaded
+from .new_lead import NewLeadForm
 from .picker import Picker
 from .quick_call import CallResult, QuickCallScreen
 from .sections import LEADS
@@ -43,6 +44,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("pageup", "page(-1)", "Page up", "leads.page_up", "A screenful up", False),
     ("pagedown", "page(1)", "Page down", "leads.page_down", "A screenful down", False),
     ("enter", "open", "Open", "leads.open", "The lead's profile and timeline", True),
+    ("n", "new_lead", "New", "leads.new", "Add a lead (possible duplicates are shown first)", True),
     ("c", "call", "Call", "leads.call", "Quick Call: log a call, then on to the next lead", True),
     (
         "v",
@@ -261,6 +263,60 @@ class LeadsScreen(SectionScreen):
             return list(self.table.marked)
         lead = self.table.current
         return [lead.id] if lead is not None else []
+
+    def action_new_lead(self) -> None:
+        def entered(values: dict[str, str | None] | None) -> None:
+            if values is not None:
+                self._check_new_lead(values)
+
+        self.app.push_screen(NewLeadForm(self.sources), entered)
+
+    @work(thread=True, exit_on_error=False, group="leads-write")
+    def _check_new_lead(self, values: dict[str, str | None]) -> None:
+        cleaned = profile.clean_contact(values)
+        with self.session() as session:
+            found = leads.possible_duplicates(
+                session, email=cleaned.get("email"), phone=cleaned.get("phone")
+            )
+        if not found:
+            self._save_new_lead(values)
+            return
+        self.app.call_from_thread(self._ask_about_duplicates, values, found)
+
+    def _ask_about_duplicates(
+        self, values: dict[str, str | None], found: list[leads.Duplicate]
+    ) -> None:
+        choices: list[tuple[Text, object]] = [
+            (
+                Text.assemble(
+                    "Open ",
+                    safe_text(d.name, style="bold"),
+                    " (",
+                    d.status.value,
+                    ", ",
+                    safe_text(d.email or d.phone),
+                    ")",
+                ),
+                d.id,
+            )
+            for d in found
+        ]
+        choices.append((Text("Save as a new lead anyway"), "save"))
+        title = f"{plural(len(found), 'customer')} with the same email or phone"
+
+        def chosen(choice: object) -> None:
+            if choice == "save":
+                self._save_new_lead(values)
+            elif isinstance(choice, uuid.UUID):
+                self.app.push_screen(CustomerScreen(self.ctx, choice), lambda _: self.reload())
+
+        self.app.push_screen(Picker(title, choices), chosen)
+
+    @work(thread=True, exit_on_error=False, group="leads-write")
+    def _save_new_lead(self, values: dict[str, str | None]) -> None:
+        with session_scope(self.ctx.engine) as session:
+            leads.create_lead(session, self.ctx.actor, values, now=self.ctx.clock.now())
+        self.deliver(LeadsChanged(f"Added lead {values.get('name', '').strip()}", 0))
 
     def action_open(self) -> None:
         if (lead := self.table.current) is not None:
