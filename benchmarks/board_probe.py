@@ -1,13 +1,14 @@
 """One measured run of the board (or of a bare Textual app), in its own process.
 
-    python benchmarks/board_probe.py URL LOGIN STARTED_EPOCH [--bare] [--keys N]
+    python benchmarks/board_probe.py URL LOGIN STARTED_EPOCH [--bare] [--leads] [--keys N]
 
 `--keys 0` paints and exits at once: the parent's wall time is then start to exit.
 
 Runs the app headless at 120x40, waits for the first full paint (every visible lane has its
 cards and the screen has been refreshed), then presses keys and times each from the press to
-the repainted screen; prints one JSON line: seconds from STARTED_EPOCH (taken by the parent
-just before it started this process) to the first paint, key latencies, and peak RSS.
+the repainted screen (`--leads`: the leads inbox instead, cursor keys only). Prints one JSON
+line: seconds from STARTED_EPOCH (taken by the parent just before it started this process)
+to the first paint, key latencies, and peak RSS.
 """
 
 from __future__ import annotations
@@ -45,18 +46,29 @@ async def board(started: float, url: str, login: str, keys: int) -> dict[str, ob
     from salesengine_tui.settings import load_settings
     from salesengine_tui.users import Actor, get_by_login
     from salesengine_tui.widgets.board_column import BoardColumn
+    from salesengine_tui.widgets.leads_table import LeadsTable
 
     engine = make_engine(make_url(url))
     with Session(engine) as session:
         actor = Actor.of(get_by_login(session, login))
     settings = load_settings(live_updates=False)
-    app = SalesEngineApp(AppContext(engine=engine, clock=Clock(), settings=settings, actor=actor))
+    section = "leads" if "--leads" in sys.argv else None
+    app = SalesEngineApp(
+        AppContext(engine=engine, clock=Clock(), settings=settings, actor=actor), section=section
+    )
 
-    def lane() -> BoardColumn | None:
+    def lane():  # the focused list: a board lane, or the leads table
         focused = app.screen.focused
+        if section == "leads":
+            return focused if isinstance(focused, LeadsTable) else None
         return focused if isinstance(focused, BoardColumn) else None
 
     def ready() -> bool:
+        if section == "leads":
+            return lane() is not None and lane().current is not None
+        return board_ready()
+
+    def board_ready() -> bool:
         lanes = list(app.screen.query(BoardColumn))
         if not lanes or lane() is None:
             return False
@@ -108,7 +120,7 @@ async def board(started: float, url: str, login: str, keys: int) -> dict[str, ob
             cursor.append(await key_to_paint(key, lambda: lane().current is not None))
 
         moves: list[float] = []
-        for i in range(keys // 3 if keys else 0):
+        for i in range(keys // 3 if keys and section is None else 0):
             current = lane().current
             assert current is not None
             key = "shift+right" if i % 2 == 0 else "shift+left"

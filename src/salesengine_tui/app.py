@@ -59,7 +59,11 @@ class SalesEngineApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit SalesEngine"),
     ]
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, section: str | None = None) -> None:
+        if section is not None:  # open on another section (its mode name: "leads", ...)
+            if section not in SCREENS_BY_MODE:
+                raise ValueError(f"unknown section {section!r}")
+            self.DEFAULT_MODE = section  # read by App.__init__
         super().__init__()
         self.ctx = ctx
         self.sub_title = actor_label(ctx.actor)

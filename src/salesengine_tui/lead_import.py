@@ -20,6 +20,7 @@ from typing import TextIO
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from .db.models import Customer, CustomerStatus, User
@@ -179,6 +180,11 @@ def _owner(session: Session, login: str | None) -> uuid.UUID | None:
     return found
 
 
+def _array(values: set[str]) -> sa.BindParameter[list[str]]:
+    # One array parameter: a 100,000-row file would overflow a parameter per value (65,535).
+    return sa.bindparam(None, sorted(values), type_=ARRAY(sa.Text))
+
+
 def _drop_duplicates(
     session: Session, rows: list[tuple[int, dict[str, str | None]]], report: ImportReport
 ) -> list[tuple[int, dict[str, str | None]]]:
@@ -189,13 +195,15 @@ def _drop_duplicates(
     if emails:
         for email, name in session.execute(
             sa.select(sa.func.lower(Customer.email), Customer.name).where(
-                sa.func.lower(Customer.email).in_(sorted(emails))
+                sa.func.lower(Customer.email) == sa.any_(_array(emails))
             )
         ):
             existing_email[email] = name
     if phones:
         for phone, name in session.execute(
-            sa.select(Customer.phone, Customer.name).where(Customer.phone.in_(sorted(phones)))
+            sa.select(Customer.phone, Customer.name).where(
+                Customer.phone == sa.any_(_array(phones))
+            )
         ):
             existing_phone[phone] = name
     seen_email: dict[str, int] = {}

@@ -29,7 +29,7 @@ from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
-from .messages import LeadsChanged, LeadsLoaded
+from .messages import LeadChoicesLoaded, LeadsChanged, LeadsLoaded
 from .new_lead import NewLeadForm
 from .picker import Picker
 from .quick_call import CallResult, QuickCallScreen
@@ -102,15 +102,33 @@ class LeadsScreen(SectionScreen):
 
     def reload(self, cursor: int | None = None) -> None:
         self._load(self.view, cursor)
+        self._load_choices()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="leads-load")
     def _load(self, view: leads.LeadQuery, cursor: int | None) -> None:
         with self.session() as session:
             total = leads.lead_count(session, view)
+        self.deliver(LeadsLoaded(total, view, cursor))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="leads-choices")
+    def _load_choices(self) -> None:
+        """What the pickers offer; apart from the count so the table never waits for it
+        (lead sources group every customer)."""
+        with self.session() as session:
             sources = leads.lead_sources(session)
             people = leads.assignable_users(session)
             pipelines = pipeline.list_pipelines(session)
-        self.deliver(LeadsLoaded(total, view, sources, people, pipelines, cursor))
+        self.deliver(LeadChoicesLoaded(sources, people, pipelines))
+
+    @on(LeadChoicesLoaded)
+    def _choices(self, message: LeadChoicesLoaded) -> None:
+        message.stop()
+        self.sources, self.people, self.pipelines = (
+            message.sources,
+            message.people,
+            message.pipelines,
+        )
+        self._title()
 
     def _fetch(self, request: BlockRequest[leads.LeadRow]) -> list[leads.LeadRow]:
         """Runs in the table's worker thread."""
@@ -128,8 +146,7 @@ class LeadsScreen(SectionScreen):
         message.stop()
         if message.view != self.view:
             return  # the view changed while this was loading; a newer load is on its way
-        self.total, self.sources, self.people = message.total, message.sources, message.people
-        self.pipelines = message.pipelines
+        self.total = message.total
         self.table.reload(message.total, cursor=message.cursor)
         self.call_after_refresh(self._paint_header)  # once the table's width is known
         self._title()

@@ -56,10 +56,16 @@ class CardDetailLoaded(Message):
 class LeadsLoaded(Message):
     total: int
     view: LeadQuery  # what was counted (a newer view makes this stale)
+    cursor: int | None  # where to put the cursor (None: where it is)
+
+
+@dataclass
+class LeadChoicesLoaded(Message):
+    """What the leads pickers offer: sources, people to assign, pipelines."""
+
     sources: list[str]
     people: list[Person]
     pipelines: list[PipelineInfo]
-    cursor: int | None  # where to put the cursor (None: where it is)
 
 
 @dataclass
