@@ -126,3 +126,33 @@ def test_timeline_pages_through_five_thousand_entries(engine: Engine, desk: Desk
         assert len(seen) == total >= 5001 and len({i.id for i in seen}) == total
         assert [i.at for i in seen] == sorted((i.at for i in seen), reverse=True)
         assert activity.recent_activity(s, 100, customer_id=hank.id, offset=4000) == seen[4000:4100]
+
+
+async def test_enter_reads_the_whole_entry_and_dashboard_opens_customers(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    long_notes = "First line [bold]\n" + "word " * 2000  # 10,000+ characters
+    with Session(engine) as s:
+        add_interaction(
+            s,
+            s.merge(desk.customers["Hank Hill"]),
+            s.merge(desk.rep),
+            at=FIXED_NOW,
+            notes=long_notes,
+        )
+        s.commit()
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_hank(app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = str(app.screen.query_one("#entry-body Static").render())
+        assert shown.startswith("First line [bold]\nword word") and shown.count("word") == 2000
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        app.screen.query_one("#activity").focus()
+        await pilot.press("enter")  # the newest activity: Hank's long call
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen) and app.screen.profile.name == "Hank Hill"

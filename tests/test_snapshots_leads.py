@@ -38,3 +38,7 @@ def test_customer_profile_80x24(snap_compare, shell: SalesEngineApp) -> None:
     assert snap_compare(
         shell, terminal_size=(80, 24), run_before=then("2", "down", "down", "enter")
     )
+
+
+def test_quick_call_80x24(snap_compare, shell: SalesEngineApp) -> None:
+    assert snap_compare(shell, terminal_size=(80, 24), run_before=then("2", "c"))

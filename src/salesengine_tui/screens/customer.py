@@ -32,6 +32,7 @@ from ..widgets.virtual_list import BlockRequest
 from .base import APP_TITLE, describe_error
 from .contact_form import ContactForm
 from .interaction_form import InteractionForm, NewInteraction
+from .timeline_entry import TimelineEntryScreen
 
 
 @dataclass
@@ -49,6 +50,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("escape,q", "back", "Back", "customer.back", "Back to where you came from", True),
     ("e", "edit", "Edit contact", "customer.edit", "Edit name, email, phone, address", True),
     ("i", "log", "Log interaction", "customer.log", "Record a call, email, text or meeting", True),
+    ("enter", "read", "Read", "customer.read", "The whole timeline entry", True),
     ("r", "reload", "Refresh", "customer.refresh", "Reload the profile", True),
     ("up,k", "cursor(-1)", "Up", "customer.up", "Newer entry", False),
     ("down,j", "cursor(1)", "Down", "customer.down", "Older entry", False),
@@ -172,6 +174,10 @@ class CustomerScreen(Screen[None]):
 
     def action_last(self) -> None:
         self.timeline.move_to(self.timeline.count - 1)
+
+    def action_read(self) -> None:
+        if (item := self.timeline.current) is not None:
+            self.app.push_screen(TimelineEntryScreen(item, self.tz))
 
     def action_back(self) -> None:
         self.dismiss()

@@ -9,9 +9,11 @@ from textual.content import Content
 from textual.widgets import Static
 
 from .. import activity, pipeline
+from ..context import AppContext
 from ..display import local_datetime, money, number, safe_text
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
+from .customer import CustomerScreen
 from .messages import DashboardLoaded
 from .sections import DASHBOARD
 
@@ -36,6 +38,10 @@ class DashboardScreen(SectionScreen):
     SECTION = DASHBOARD
     CSS_PATH = "dashboard.tcss"
 
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(ctx)
+        self.feed: list[activity.ActivityItem] = []
+
     def compose_body(self) -> ComposeResult:
         yield Static(Content("Pipelines"), classes="panel-title")
         yield SafeTable(PIPELINE_COLUMNS, id="pipelines")
@@ -59,12 +65,20 @@ class DashboardScreen(SectionScreen):
         self.query_one("#pipelines", SafeTable).replace_rows(
             (str(o.pipeline.id), _pipeline_cells(o)) for o in message.pipelines
         )
+        self.feed = message.activity
         self.query_one("#activity", SafeTable).replace_rows(
             (f"{item.kind}:{i}", self._activity_cells(item))
             for i, item in enumerate(message.activity)
         )
         self.set_loading(False)
         self.set_title_detail(f"as of {local_datetime(self.ctx.clock.now(), self.tz)}")
+
+    @on(SafeTable.RowSelected, "#activity")
+    def _open_customer(self, event: SafeTable.RowSelected) -> None:
+        """enter on an activity row: that customer's profile."""
+        index = event.cursor_row
+        if 0 <= index < len(self.feed):
+            self.app.push_screen(CustomerScreen(self.ctx, self.feed[index].customer_id))
 
     def _activity_cells(self, item: activity.ActivityItem) -> list[object]:
         return [

@@ -343,7 +343,7 @@ class LeadsScreen(SectionScreen):
         lead = self.table.current
         if lead is None:
             return
-        screen = QuickCallScreen(lead, self.ctx.clock.now(), self.tz)
+        screen = QuickCallScreen(lead, self.ctx.clock, self.tz)
         self.app.push_screen(screen, lambda result: self._called(lead, result))
 
     def _called(self, lead: leads.LeadRow, result: CallResult | None) -> None:

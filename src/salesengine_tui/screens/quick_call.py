@@ -3,7 +3,6 @@ notes and an optional next step, all from the keyboard. esc cancels and nothing 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -18,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..clock import Clock
 from ..display import visible
 from ..errors import UserError
 from ..leads import OUTCOMES, LeadRow, parse_when
@@ -45,25 +45,24 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
         ),
     ]
 
-    def __init__(self, lead: LeadRow, now: datetime, tz: ZoneInfo) -> None:
+    def __init__(self, lead: LeadRow, clock: Clock, tz: ZoneInfo) -> None:
         super().__init__()
         self.lead = lead
-        self.now = now
+        self.clock = clock  # the app's clock: tests fix it, so the timer reads 00:00 there
         self.tz = tz
-        self.started = time.monotonic()
+        self.now = self.started = clock.now()
+
+    def _elapsed(self) -> int:
+        return max(0, int((self.clock.now() - self.started).total_seconds()))
 
     def compose(self) -> ComposeResult:
         phone = self.lead.phone or ""
         with Vertical(classes="modal-box", id="call-box"):
-            yield Static(
-                Content.assemble(("Call ", "bold"), visible(self.lead.name)), id="call-who"
-            )
+            yield Static(self._who(0), id="call-who")
             if phone and set(phone) <= DIALABLE and len(phone) <= 20:
                 yield Digits(phone, id="call-number")
             else:
                 yield Static(Content(visible(phone) or "no phone number on file"), id="call-number")
-            yield Static("00:00", id="call-timer")
-            yield Static(Content("Outcome (1-5):"), classes="call-label")
             yield OptionList(
                 *(Option(f"{i}  {o}", id=o) for i, o in enumerate(OUTCOMES, 1)), id="call-outcome"
             )
@@ -76,13 +75,21 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
             )
             yield Static(Content("ctrl+s save · esc cancel"), classes="modal-hint")
 
+    def _who(self, seconds: int) -> Content:
+        return Content.assemble(
+            ("Call ", "bold"),
+            visible(self.lead.name),
+            (f"  ⏱ {seconds // 60:02d}:{seconds % 60:02d}", "dim"),
+        )
+
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
-        self.query_one(OptionList).focus()
+        options = self.query_one(OptionList)
+        options.border_title = "Outcome (1-5)"
+        options.focus()
 
     def _tick(self) -> None:
-        seconds = int(time.monotonic() - self.started)
-        self.query_one("#call-timer", Static).update(f"{seconds // 60:02d}:{seconds % 60:02d}")
+        self.query_one("#call-who", Static).update(self._who(self._elapsed()))
 
     def action_outcome(self, index: int) -> None:
         options = self.query_one(OptionList)
@@ -122,6 +129,6 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
                 outcome=OUTCOMES[options.highlighted],
                 notes=self.query_one("#call-notes", Input).value,
                 next_step_at=when,
-                seconds=int(time.monotonic() - self.started),
+                seconds=self._elapsed(),
             )
         )
