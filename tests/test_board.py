@@ -21,7 +21,7 @@ from factories import (
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from salesengine_tui import board, live
+from salesengine_tui import activity, board, live
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import (
     Customer,
@@ -172,6 +172,10 @@ def test_won_accepts_estimate_and_activates_lead(engine: Engine, filled) -> None
     with Session(engine) as s:
         assert s.get(Estimate, card.id).status == EstimateStatus.accepted
         assert s.get(Customer, filled["lead_customer"]).status == CustomerStatus.active
+        feed = activity.recent_activity(s, 10, customer_id=filled["lead_customer"])
+        kinds = [i.kind for i in feed]
+        assert activity.ActivityKind.status_change in kinds  # on the customer's timeline
+        assert activity.ActivityKind.stage_move in kinds
 
 
 def test_lost_needs_a_reason_and_keeps_it(engine: Engine, filled) -> None:

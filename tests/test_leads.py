@@ -10,7 +10,7 @@ from factories import FIXED_NOW, Desk, add_customer, add_user, days_before, pipe
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from salesengine_tui import leads
+from salesengine_tui import activity, leads
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import Customer, CustomerStatus, UserRole
 from salesengine_tui.errors import UserError
@@ -117,6 +117,16 @@ def test_convert_counts_leads_already_converted(engine: Engine, desk: Desk) -> N
     with session_scope(engine) as s:
         done = leads.convert(s, actor, ids, now=FIXED_NOW)
     assert (done.converted, done.already) == (1, 1)
+    with Session(engine) as s:  # the conversion is on Hank's timeline, Bill's is untouched
+        feed = activity.recent_activity(s, 10, customer_id=ids[0])
+        change = next(i for i in feed if i.kind is activity.ActivityKind.status_change)
+        assert (change.from_stage, change.to_stage, change.user_name) == (
+            "lead",
+            "active",
+            "Dana Reyes",
+        )
+        bill = activity.recent_activity(s, 50, customer_id=ids[1])
+        assert not any(i.kind is activity.ActivityKind.status_change for i in bill)
     with session_scope(engine) as s:  # again: nothing to do, no error
         assert leads.convert(s, actor, ids, now=FIXED_NOW).converted == 0
     with Session(engine) as s:

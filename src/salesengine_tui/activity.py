@@ -16,6 +16,7 @@ from sqlmodel import Session
 from .db.models import (
     Customer,
     CustomerInteraction,
+    CustomerStatusChange,
     Estimate,
     EstimateStageHistory,
     Ticket,
@@ -30,6 +31,7 @@ class ActivityKind(StrEnum):
     stage_move = "stage_move"
     ticket_opened = "ticket_opened"
     ticket_closed = "ticket_closed"
+    status_change = "status_change"
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,14 @@ class ActivityItem:
     direction: str | None
     outcome: str | None
     notes: str | None
-    # stage moves
+    # stage moves (a status change uses from_stage / to_stage for the statuses)
     estimate_number: int | None
     estimate_title: str | None
     from_stage: str | None
     to_stage: str | None
     # tickets
     ticket_number: int | None = None
-    ticket_text: str | None = None  # the summary when opened, the resolution when closed
+    ticket_text: str | None = None  # summary when opened, resolution when closed; status: why
     id: uuid.UUID | None = None  # with `at`, the keyset for the next page
 
     @property
@@ -170,6 +172,14 @@ def recent_activity(
             ]
             closed = t.closed_at.is_not(None) if kind is ActivityKind.ticket_closed else None
             sides.append(side(columns, at, t.id, t.customer_id, where=closed))
+        sc = CustomerStatusChange
+        status_columns = [
+            sc.id, sc.changed_at, sa.literal(ActivityKind.status_change.value), sc.customer_id,
+            sc.changed_by, *nulls(text, text, text, text, number, text),
+            sa.cast(sc.from_status, sa.Text), sa.cast(sc.to_status, sa.Text),
+            *nulls(number), sc.reason,
+        ]  # fmt: skip
+        sides.append(side(status_columns, sc.changed_at, sc.id, sc.customer_id))
     # Each side in its own subquery so its ORDER BY ... LIMIT uses its time index.
     feed = sa.union_all(*(sa.select(s.subquery()) for s in sides)).subquery("feed")
     user = aliased(User)
@@ -217,5 +227,8 @@ def timeline_count(session: Session, customer_id: uuid.UUID) -> int:
         sa.select(sa.func.count())
         .select_from(t)
         .where(t.customer_id == customer_id, t.closed_at.is_not(None)),
+        sa.select(sa.func.count())
+        .select_from(CustomerStatusChange)
+        .where(CustomerStatusChange.customer_id == customer_id),
     ]
     return int(session.execute(sa.select(sum(c.scalar_subquery() for c in counts))).scalar_one())

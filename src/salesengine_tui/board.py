@@ -21,6 +21,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .customers import record_status_change
 from .db.models import (
     Customer,
     CustomerStatus,
@@ -508,6 +509,16 @@ def move(
             ).first()
             is not None
         )
+        if activated:
+            record_status_change(
+                session,
+                [current.customer_id],
+                from_status=CustomerStatus.lead,
+                to_status=CustomerStatus.active,
+                by=actor.id,
+                at=now,
+                reason=f"won: {target.name}",
+            )
     session.flush()
     notify_change(
         session,

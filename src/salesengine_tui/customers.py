@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from .db.models import Customer, CustomerStatus
+from .db.models import Customer, CustomerStatus, CustomerStatusChange
 
 SOURCE_LIMIT = 100
 
@@ -85,4 +88,33 @@ def status_source_breakdown(session: Session, limit: int = SOURCE_LIMIT) -> Stat
             total=int(first.all_total) if first else 0,
         ),
         more_sources=(first.group_count - len(rows)) if first else 0,
+    )
+
+
+def record_status_change(
+    session: Session,
+    customer_ids: Sequence[uuid.UUID],
+    *,
+    from_status: CustomerStatus,
+    to_status: CustomerStatus,
+    by: uuid.UUID | None,
+    at: datetime,
+    reason: str,
+) -> None:
+    """One history row per customer whose status just changed (the timeline shows them)."""
+    if not customer_ids:
+        return
+    session.execute(
+        sa.insert(CustomerStatusChange),
+        [
+            {
+                "customer_id": customer_id,
+                "from_status": from_status,
+                "to_status": to_status,
+                "changed_by": by,
+                "changed_at": at,
+                "reason": reason,
+            }
+            for customer_id in customer_ids
+        ],
     )

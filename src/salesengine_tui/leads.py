@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from . import validation
+from .customers import record_status_change
 from .db.models import (
     Customer,
     CustomerInteraction,
@@ -303,6 +304,15 @@ def convert(
         .values(status=CustomerStatus.active, updated_at=now, version=Customer.version + 1)
         .returning(Customer.id)
     ).all()
+    record_status_change(
+        session,
+        [row[0] for row in changed],
+        from_status=CustomerStatus.lead,
+        to_status=CustomerStatus.active,
+        by=actor.id,
+        at=now,
+        reason="converted from the leads inbox",
+    )
     estimate_id = None
     if open_estimate is not None and changed:
         pipeline_id, title, amount = open_estimate

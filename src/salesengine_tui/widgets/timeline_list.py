@@ -22,6 +22,7 @@ _KIND = {
     ActivityKind.stage_move: "➜ Stage",
     ActivityKind.ticket_opened: "⚒ Ticket opened",
     ActivityKind.ticket_closed: "✔ Ticket closed",
+    ActivityKind.status_change: "★ Status",
 }
 
 
@@ -33,6 +34,8 @@ def headline(item: ActivityItem) -> str:
     if item.kind is ActivityKind.stage_move:
         move = f"{item.from_stage or '(new)'} → {item.to_stage}"
         return f"{_KIND[item.kind]} · #{item.estimate_number} {item.estimate_title or ''} · {move}"
+    if item.kind is ActivityKind.status_change:
+        return f"{_KIND[item.kind]} · {item.from_stage} → {item.to_stage}"
     return f"{_KIND[item.kind]} · #{item.ticket_number}"
 
 
@@ -87,6 +90,7 @@ class TimelineList(VirtualList[ActivityItem]):
         kind = {
             ActivityKind.interaction: "interaction",
             ActivityKind.stage_move: "stage",
+            ActivityKind.status_change: "stage",
         }.get(item.kind, "ticket")
         when = _when(item.at, self._tz)
         first = Text.assemble(

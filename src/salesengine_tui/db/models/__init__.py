@@ -25,6 +25,7 @@ from .operations import Customer, Equipment, Estimate, Ticket, User  # noqa: E40
 from .platform import EmailOutbox, JobRun, Notification, Segment  # noqa: E402
 from .sales import (  # noqa: E402
     CustomerInteraction,
+    CustomerStatusChange,
     DealPipeline,
     DealStage,
     EstimateStageHistory,
@@ -37,6 +38,7 @@ __all__ = [
     "Customer",
     "CustomerInteraction",
     "CustomerStatus",
+    "CustomerStatusChange",
     "DealPipeline",
     "DealStage",
     "EmailOutbox",

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .columns import fk, timestamptz, uuid_pk
-from .enums import InteractionDirection, InteractionType, pg_enum
+from .enums import CustomerStatus, InteractionDirection, InteractionType, pg_enum
 
 
 class DealPipeline(SQLModel, table=True):
@@ -111,3 +111,24 @@ class CustomerInteraction(SQLModel, table=True):
     estimate_id: uuid.UUID | None = Field(
         default=None, sa_column=fk("estimates.id", ondelete="SET NULL")
     )
+
+
+class CustomerStatusChange(SQLModel, table=True):
+    """A customer's status changed (lead -> active, ...): who, when, and why, for the timeline."""
+
+    __tablename__ = "customer_status_changes"
+    __table_args__ = (sa.Index("ix_status_changes_customer_at", "customer_id", "changed_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
+    customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
+    from_status: CustomerStatus = Field(
+        sa_column=sa.Column(pg_enum(CustomerStatus, "customer_status"), nullable=False)
+    )
+    to_status: CustomerStatus = Field(
+        sa_column=sa.Column(pg_enum(CustomerStatus, "customer_status"), nullable=False)
+    )
+    changed_by: uuid.UUID | None = Field(
+        default=None, sa_column=fk("users.id", ondelete="SET NULL")
+    )
+    changed_at: datetime | None = Field(default=None, sa_column=timestamptz())
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
