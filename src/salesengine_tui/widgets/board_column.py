@@ -91,7 +91,7 @@ class BoardColumn(VirtualList[Card]):
             )
         return self._styles
 
-    def item_key(self, item: Card) -> Hashable:
+    def item_key(self, index: int, item: Card) -> Hashable:
         return (item.id, item.version)
 
     def item_strips(self, index: int, item: Card, width: int) -> list[Strip]:

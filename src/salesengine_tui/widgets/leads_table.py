@@ -126,7 +126,7 @@ class LeadsTable(VirtualList[LeadRow]):
         self._lines.clear()
         self.refresh()
 
-    def item_key(self, item: LeadRow) -> Hashable:
+    def item_key(self, index: int, item: LeadRow) -> Hashable:
         return (item.id, item.version, item.id in self.marked)
 
     def _style(self, name: str) -> Style:

@@ -4,7 +4,7 @@ notes, wrapped to two lines), newest first, any number of entries."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -80,8 +80,14 @@ class TimelineList(VirtualList[ActivityItem]):
         super().__init__(count, fetch, id=id)
         self._tz = tz
 
-    def item_key(self, item: ActivityItem) -> Hashable:
-        return item.key
+    def _starts_day(self, index: int, item: ActivityItem) -> bool:
+        """The first entry of its day (newest first), or one whose newer neighbour is not
+        loaded: its date is shown; the rest of the day shows only times (grouped by day)."""
+        newer = self.item(index - 1) if index else None
+        return newer is None or _day(newer.at, self._tz) != _day(item.at, self._tz)
+
+    def item_key(self, index: int, item: ActivityItem) -> Hashable:
+        return (item.key, self._starts_day(index, item))
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"timeline-list--{name}", partial=True)
@@ -92,9 +98,11 @@ class TimelineList(VirtualList[ActivityItem]):
             ActivityKind.stage_move: "stage",
             ActivityKind.status_change: "stage",
         }.get(item.kind, "ticket")
-        when = _when(item.at, self._tz)
+        local = item.at.astimezone(self._tz)
+        day = local.strftime("%a %Y-%m-%d") if self._starts_day(index, item) else ""
         first = Text.assemble(
-            (when, self._style("muted")),
+            (f"{day:<14} ", "bold"),
+            (local.strftime("%H:%M"), self._style("muted")),
             "  ",
             (visible(headline(item)), self._style(kind)),
             ("  · " + visible(item.user_name) if item.user_name else "", self._style("muted")),
@@ -115,9 +123,8 @@ class TimelineList(VirtualList[ActivityItem]):
         return strips
 
 
-def _when(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return local.strftime("%a %Y-%m-%d %H:%M")
+def _day(moment: datetime, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date()
 
 
 def _wrap(text: str, width: int, lines: int, console: Console) -> list[Text]:

@@ -221,7 +221,7 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
             return 0
         return 2 if self.has_focus else 1
 
-    def item_key(self, item: T) -> Hashable:
+    def item_key(self, index: int, item: T) -> Hashable:
         """What identifies an item's drawing (with its cursor state and the width)."""
         return id(item)
 
@@ -230,7 +230,7 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
         raise NotImplementedError
 
     def _strips(self, index: int, item: T, width: int) -> list[Strip]:
-        key = (self.item_key(item), width, self.cursor_state(index))
+        key = (self.item_key(index, item), width, self.cursor_state(index))
         strips = self._lines.get(key)
         if strips is None:
             if len(self._lines) > 400:
