@@ -4,7 +4,6 @@ and data that looks like markup. Every step is checked in the database too."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from factories import (
     FIXED_NOW,
@@ -15,9 +14,9 @@ from factories import (
     days_before,
     stages_of,
 )
+from pilot_helpers import settle, wait_until
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from textual.pilot import Pilot
 
 from salesengine_tui import board
 from salesengine_tui.app import SalesEngineApp
@@ -38,22 +37,6 @@ def make_app(engine: Engine, clock: FixedClock, desk: Desk, **settings: object) 
     ctx = app_context(engine, clock, desk.manager)
     ctx.settings = ctx.settings.model_copy(update=settings)
     return SalesEngineApp(ctx)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def wait_until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 3) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if check():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 def lane(app: SalesEngineApp) -> BoardColumn:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from factories import FIXED_NOW, Desk, add_interaction, app_context
+from pilot_helpers import settle
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
-from test_leads_app import customer, settle
+from test_leads_app import customer
 
 from salesengine_tui import activity
 from salesengine_tui.app import SalesEngineApp

@@ -3,12 +3,10 @@ marks, filters and search, each checked in the database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from factories import FIXED_NOW, Desk, app_context
+from pilot_helpers import settle
 from sqlalchemy import Engine, select
 from sqlmodel import Session
-from textual.pilot import Pilot
 
 from salesengine_tui.app import SalesEngineApp
 from salesengine_tui.clock import FixedClock
@@ -22,21 +20,6 @@ from salesengine_tui.screens.quick_call import QuickCallScreen
 from salesengine_tui.widgets.leads_table import LeadsTable
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(2):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def wait_until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 3) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if check():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 def table(app: SalesEngineApp) -> LeadsTable:

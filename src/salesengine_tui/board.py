@@ -31,6 +31,7 @@ from .db.models import (
     EstimateStatus,
     User,
 )
+from .db.text_search import contains
 from .errors import NotFound, UserError
 from .users import Actor
 
@@ -137,12 +138,7 @@ def _text_filter(text: str) -> sa.ColumnElement[bool] | None:
     text = text.strip()
     if not text:
         return None
-    # The user's text is a bound LIKE pattern with its own wildcards escaped, never SQL.
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    return sa.or_(
-        Customer.name.ilike(pattern, escape="\\"), Estimate.title.ilike(pattern, escape="\\")
-    )
+    return sa.or_(contains(Customer.name, text), contains(Estimate.title, text))
 
 
 def _filters(query: BoardQuery) -> list[sa.ColumnElement[bool]]:

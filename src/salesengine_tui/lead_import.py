@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from .db.models import Customer, CustomerStatus, User
 from .errors import NotFound, UserError
-from .profile import clean_contact
+from .profile import CONTACT_FIELDS, clean_contact
 
 # Header spellings people use, mapped to our fields (compared lower-case, spaces and
 # punctuation removed).
@@ -282,19 +282,7 @@ def _copy(
 
 # --- export --------------------------------------------------------------------------------
 
-EXPORT_HEADER = (
-    "name",
-    "email",
-    "phone",
-    "address",
-    "city",
-    "state",
-    "postal_code",
-    "lead_source",
-    "status",
-    "owner",
-    "created_at",
-)
+EXPORT_HEADER = (*CONTACT_FIELDS, "status", "owner", "created_at")
 
 
 def _cell(value: object) -> str:

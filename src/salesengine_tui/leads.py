@@ -34,6 +34,7 @@ from .db.models import (
     User,
     UserRole,
 )
+from .db.text_search import contains
 from .errors import NotFound, UserError
 from .profile import clean_contact, log_interaction
 from .users import Actor
@@ -112,11 +113,6 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return datetime(day.year, day.month, day.day, 9, tzinfo=tz)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _conditions(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [Customer.status == CustomerStatus.lead]
     if query.source is not None:
@@ -129,12 +125,11 @@ def _conditions(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
         where.append(Customer.next_step_at < query.due_before)
     text = query.text.strip()
     if text:
-        pattern = _like(text)
         digits = "".join(ch for ch in text if ch.isdigit())
         matches = [
-            Customer.name.ilike(pattern, escape="\\"),
-            Customer.email.ilike(pattern, escape="\\"),
-            Customer.phone.ilike(pattern, escape="\\"),
+            contains(Customer.name, text),
+            contains(Customer.email, text),
+            contains(Customer.phone, text),
         ]
         if len(digits) >= 3:  # "(555) 01" finds "555-0101": compare digits only
             matches.append(

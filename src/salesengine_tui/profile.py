@@ -25,6 +25,7 @@ from .db.models import (
     Ticket,
     User,
 )
+from .db.text_search import contains
 from .errors import NotFound, UserError
 from .users import Actor
 
@@ -88,15 +89,13 @@ def find_customers(session: Session, text: str, limit: int = 20) -> list[tuple[u
     text = text.strip()
     if len(text) < 2:
         return []
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
     stmt = (
         sa.select(Customer.id, Customer.name)
         .where(
             sa.or_(
-                Customer.name.ilike(pattern, escape="\\"),
-                Customer.email.ilike(pattern, escape="\\"),
-                Customer.phone.ilike(pattern, escape="\\"),
+                contains(Customer.name, text),
+                contains(Customer.email, text),
+                contains(Customer.phone, text),
             )
         )
         .order_by(Customer.name, Customer.id)

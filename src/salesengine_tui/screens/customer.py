@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -32,6 +32,7 @@ from ..widgets.virtual_list import BlockRequest
 from .base import APP_TITLE, describe_error
 from .contact_form import ContactForm
 from .interaction_form import InteractionForm, NewInteraction
+from .keys import bindings
 from .timeline_entry import TimelineEntryScreen
 
 
@@ -64,9 +65,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 class CustomerScreen(Screen[None]):
     CSS_PATH = "customer.tcss"
     AUTO_FOCUS = "TimelineList"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(k, a, d, id=i, tooltip=t, show=s) for k, a, d, i, t, s in _KEYS
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
 
     def __init__(self, ctx: AppContext, customer_id: uuid.UUID) -> None:
         super().__init__()

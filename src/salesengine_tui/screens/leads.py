@@ -17,7 +17,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Input, Static
 
 from .. import leads, pipeline, profile
@@ -29,6 +29,7 @@ from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
+from .keys import bindings
 from .messages import LeadChoicesLoaded, LeadsChanged, LeadsLoaded
 from .new_lead import NewLeadForm
 from .picker import Picker
@@ -63,16 +64,11 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 ]
 
 
-def _binding(keys: str, action: str, text: str, id: str, tip: str, show: bool) -> Binding:
-    display = {"slash": "/", "space": "␣"}.get(keys)
-    return Binding(keys, action, text, id=id, tooltip=tip, show=show, key_display=display)
-
-
 class LeadsScreen(SectionScreen):
     SECTION = LEADS
     CSS_PATH = "leads.tcss"
     AUTO_FOCUS = "LeadsTable"
-    BINDINGS: ClassVar[list[BindingType]] = [_binding(*row) for row in _KEYS]
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)

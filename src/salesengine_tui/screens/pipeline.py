@@ -16,7 +16,7 @@ from typing import ClassVar
 from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import HorizontalScroll, Vertical
 from textual.content import Content
 from textual.widgets import Input, Static
@@ -31,6 +31,7 @@ from .base import SectionScreen
 from .card_detail import CardDetailScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
+from .keys import bindings
 from .lost_reason import LostReasonScreen
 from .messages import BoardChanged, BoardLoaded, CardDetailLoaded, CardMoved, Focus
 from .sections import PIPELINE
@@ -95,16 +96,11 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 ]
 
 
-def _binding(keys: str, action: str, text: str, id: str, tip: str, show: bool) -> Binding:
-    display = "/" if keys == "slash" else "⇧→" if keys.startswith("shift+right") else None
-    return Binding(keys, action, text, id=id, tooltip=tip, show=show, key_display=display)
-
-
 class PipelineScreen(SectionScreen):
     SECTION = PIPELINE
     CSS_PATH = "pipeline.tcss"
     AUTO_FOCUS = "BoardColumn"
-    BINDINGS: ClassVar[list[BindingType]] = [_binding(*row) for row in _KEYS]
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
