@@ -87,12 +87,11 @@ class LeadsScreen(SectionScreen):
     def table(self) -> LeadsTable:
         return self.query_one(LeadsTable)
 
-    def on_resize(self) -> None:
-        self._paint_header()
-
-    def _paint_header(self) -> None:
-        width = self.table.scrollable_content_region.width or self.size.width
-        self.query_one("#leads-header", Static).update(header_line(width))
+    @on(LeadsTable.WidthChanged)
+    def _paint_header(self, message: LeadsTable.WidthChanged) -> None:
+        """Column titles laid out at exactly the width the rows are drawn at."""
+        message.stop()
+        self.query_one("#leads-header", Static).update(header_line(message.width))
 
     # --- loading ------------------------------------------------------------------------
 
@@ -144,7 +143,6 @@ class LeadsScreen(SectionScreen):
             return  # the view changed while this was loading; a newer load is on its way
         self.total = message.total
         self.table.reload(message.total, cursor=message.cursor)
-        self.call_after_refresh(self._paint_header)  # once the table's width is known
         self._title()
 
     def _title(self) -> None:

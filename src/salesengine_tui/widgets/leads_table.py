@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from rich.style import Style
 from rich.text import Text
+from textual.message import Message
 from textual.strip import Strip
 
 from ..display import days_ago, local_date, safe_text
@@ -108,6 +110,20 @@ class LeadsTable(VirtualList[LeadRow]):
         self._now = now
         self._tz = tz
         self.marked: set[uuid.UUID] = set()
+        self._drawn_width = -1
+
+    @dataclass
+    class WidthChanged(Message):
+        """The rows' width changed: the screen lays its column titles out the same way."""
+
+        width: int
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._drawn_width:
+            self._drawn_width = width
+            self.post_message(self.WidthChanged(width))
+        return super().render_line(y)
 
     def _request(self, block: int) -> BlockRequest[LeadRow]:
         # The inbox order mixes directions and NULLs, so pages go by position on the index.
