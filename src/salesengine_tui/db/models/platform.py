@@ -25,6 +25,12 @@ class EmailOutbox(SQLModel, table=True):
             postgresql_where=sa.text("status = 'queued'"),
         ),
         sa.Index("ix_email_outbox_customer", "customer_id"),
+        # Rows a sender claimed: a crashed sender's go back to the queue after the lease.
+        sa.Index(
+            "ix_email_outbox_claimed",
+            "claimed_at",
+            postgresql_where=sa.text("status = 'sending'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
@@ -60,6 +66,9 @@ class EmailOutbox(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=timestamptz())
     next_attempt_at: datetime | None = Field(default=None, sa_column=timestamptz())
     sent_at: datetime | None = Field(
+        default=None, sa_column=timestamptz(nullable=True, now_default=False)
+    )
+    claimed_at: datetime | None = Field(
         default=None, sa_column=timestamptz(nullable=True, now_default=False)
     )
 

@@ -1,0 +1,98 @@
+"""A real HTTP server on loopback that speaks SendGrid's and Postmark's send APIs, records every
+request it receives, and answers as scripted (success, 429 with Retry-After, 500, 401, 413 with
+an HTML page, a Postmark batch with mixed results)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: object
+
+
+@dataclass
+class Scripted:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+class FakeProviders:
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.script: deque[Scripted] = deque()
+        self.inactive: set[str] = set()  # Postmark answers 406 for these addresses
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw
+                with fake.lock:
+                    fake.received.append(Received(self.path, dict(self.headers), body))
+                    scripted = fake.script.popleft() if fake.script else None
+                if scripted is None:
+                    scripted = fake.default(self.path, body)
+                self.send_response(scripted.status)
+                for name, value in scripted.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(scripted.body)))
+                self.end_headers()
+                self.wfile.write(scripted.body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def default(self, path: str, body: object) -> Scripted:
+        if path == "/v3/mail/send":
+            return Scripted(202, {"X-Message-Id": f"sg-{len(self.received)}"})
+        if path == "/email/batch" and isinstance(body, list):
+            results = []
+            for i, message in enumerate(body):
+                to = message["To"].split("<")[-1].rstrip(">")
+                if to in self.inactive:
+                    results.append({"ErrorCode": 406, "Message": "Inactive recipient", "To": to})
+                else:
+                    results.append(
+                        {
+                            "ErrorCode": 0,
+                            "Message": "OK",
+                            "MessageID": f"pm-{len(self.received)}-{i}",
+                            "To": to,
+                        }
+                    )
+            return Scripted(200, {"Content-Type": "application/json"}, json.dumps(results).encode())
+        return Scripted(404, {"Content-Type": "text/html"}, b"<html>not here</html>")
+
+    def answer(self, *scripted: Scripted) -> None:
+        with self.lock:
+            self.script.extend(scripted)
+
+    def __enter__(self) -> FakeProviders:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

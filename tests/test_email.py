@@ -1,0 +1,323 @@
+"""Email delivery against real PostgreSQL and a real HTTP server speaking SendGrid's and
+Postmark's APIs on loopback: the requests actually received are what is checked."""
+
+from __future__ import annotations
+
+import email
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from factories import FIXED_NOW, Desk
+from fake_providers import FakeProviders, Scripted
+from sqlalchemy import Engine, select, text
+from sqlmodel import Session
+
+from salesengine_tui import outbox
+from salesengine_tui.clock import FixedClock
+from salesengine_tui.db.engine import session_scope
+from salesengine_tui.db.models import Customer, CustomerInteraction, EmailOutbox, Notification
+from salesengine_tui.email_sender import drain, make_provider
+from salesengine_tui.errors import UserError
+from salesengine_tui.settings import load_settings
+
+KEY = "SG.secret-key-never-shown"
+
+
+@pytest.fixture
+def fake() -> FakeProviders:
+    with FakeProviders() as server:
+        yield server
+
+
+@pytest.fixture
+def with_emails(engine: Engine, desk: Desk) -> Desk:
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE customers SET email = lower(replace(name, ' ', '.')) || '@example.com'")
+        )
+    return desk
+
+
+def settings_for(fake: FakeProviders, provider: str, **extra):
+    return load_settings(
+        email_provider=provider,
+        sendgrid_api_key=KEY,
+        sendgrid_base_url=fake.url,
+        postmark_server_token="pm-token",
+        postmark_base_url=fake.url,
+        email_from="Sales <sales@acme.example>",
+        company_postal_address="1 Main St, Dallas TX 75201",
+        unsubscribe_url="https://acme.example/unsubscribe",
+        **extra,
+    )
+
+
+def queue(
+    engine: Engine, settings, desk: Desk, names: list[str], *, campaign=False, key="k"
+) -> None:
+    with session_scope(engine) as s:
+        for name in names:
+            c = s.exec(select(Customer).where(Customer.name == name)).scalars().one()
+            outbox.enqueue(
+                s, key=f"{key}:{c.id}", to_email=c.email, to_name=c.name, subject=f"Hello {name}",
+                body="Body text", now=FIXED_NOW, settings=settings, customer_id=c.id,
+                is_campaign=campaign, created_by=desk.rep.id,
+            )  # fmt: skip
+
+
+def statuses(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT subject, status::text FROM email_outbox")).all()
+    return dict(rows)
+
+
+def test_enqueue_is_idempotent_and_validated(engine: Engine, with_emails: Desk) -> None:
+    settings = load_settings()
+    with session_scope(engine) as s:
+        first = outbox.enqueue(
+            s,
+            key="nurture:1",
+            to_email="a@example.com",
+            subject="Hi\r\nBcc: x@evil.example",
+            body="b",
+            now=FIXED_NOW,
+            settings=settings,
+            to_name="Ann\nBcc: y@evil.example",
+        )
+        again = outbox.enqueue(
+            s,
+            key="nurture:1",
+            to_email="a@example.com",
+            subject="Hi",
+            body="b",
+            now=FIXED_NOW,
+            settings=settings,
+        )
+    assert first.id is not None and again.id is None
+    with Session(engine) as s:
+        row = s.exec(select(EmailOutbox)).scalars().one()
+        assert "\r" not in row.subject and "\n" not in row.subject and "\n" not in row.to_name
+    for to, says in [("not-an-address", "not a valid email address"), (None, "no recipient")]:
+        with pytest.raises(UserError, match=says), session_scope(engine) as s:
+            outbox.enqueue(
+                s,
+                key=f"x:{to}",
+                to_email=to,
+                subject="s",
+                body="b",
+                now=FIXED_NOW,
+                settings=settings,
+            )
+    with (
+        pytest.raises(UserError, match="SALESENGINE_COMPANY_POSTAL_ADDRESS"),
+        session_scope(engine) as s,
+    ):
+        outbox.enqueue(s, key="blast:1", to_email="a@example.com", subject="s", body="b", now=FIXED_NOW,
+                       settings=settings, is_campaign=True)  # fmt: skip
+
+
+def test_sendgrid_batches_without_repeating_an_address(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "sendgrid")
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill", "Dale Gribble"], campaign=True)
+    with session_scope(engine) as s:  # a second email to Hank in the same drain
+        hank = s.exec(select(Customer).where(Customer.name == "Hank Hill")).scalars().one()
+        outbox.enqueue(s, key="other", to_email=hank.email, subject="Second", body="b", now=FIXED_NOW,
+                       settings=settings, customer_id=hank.id)  # fmt: skip
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert report.sent == 4 and report.failed == 0
+    assert [r.path for r in fake.received] == ["/v3/mail/send", "/v3/mail/send"]
+    for request in fake.received:
+        assert request.headers["Authorization"] == f"Bearer {KEY}"
+        addresses = [p["to"][0]["email"] for p in request.body["personalizations"]]
+        assert len(addresses) == len(set(addresses))
+    first = fake.received[0].body["personalizations"][0]
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["headers"]["List-Unsubscribe"].startswith("<https://acme.example/unsubscribe?c=")
+    assert "1 Main St, Dallas TX 75201" in first["substitutions"]["-body-"]
+    assert set(statuses(engine).values()) == {"sent"}
+    with Session(engine) as s:  # each sent email is on its customer's timeline
+        logged = (
+            s.exec(select(CustomerInteraction).where(CustomerInteraction.notes.like("Hello%")))
+            .scalars()
+            .all()
+        )
+        assert {i.created_by for i in logged} == {with_emails.rep.id} and len(logged) == 3
+    # draining again sends nothing twice
+    drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert len(fake.received) == 2
+
+
+def test_postmark_mixed_results_suppress_inactive(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "postmark", postmark_stream="broadcast")
+    fake.inactive.add("peggy.hill@example.com")
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"])
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert (report.sent, report.suppressed) == (1, 1)
+    request = fake.received[0]
+    assert (
+        request.path == "/email/batch" and request.headers["X-Postmark-Server-Token"] == "pm-token"
+    )
+    assert {m["MessageStream"] for m in request.body} == {"broadcast"}
+    assert statuses(engine) == {"Hello Hank Hill": "sent", "Hello Peggy Hill": "suppressed"}
+    with Session(engine) as s:
+        peggy = s.exec(select(Customer).where(Customer.name == "Peggy Hill")).scalars().one()
+        assert peggy.email_suppressed_at == FIXED_NOW
+    # a later email to Peggy is not even sent
+    queue(engine, settings, with_emails, ["Peggy Hill"], key="later")
+    drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert len(fake.received) == 1
+
+
+def test_429_waits_for_retry_after_then_sends_once(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "sendgrid")
+    queue(engine, settings, with_emails, ["Hank Hill"])
+    fake.answer(Scripted(429, {"Retry-After": "120"}, b'{"errors":[{"message":"too many"}]}'))
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert report.retried == 1 and report.sent == 0
+    with Session(engine) as s:
+        row = s.exec(select(EmailOutbox)).scalars().one()
+        assert row.status == "queued" and row.next_attempt_at >= FIXED_NOW + timedelta(seconds=120)
+        assert "too many" in row.last_error
+    drain(
+        engine,
+        make_provider(settings),
+        settings,
+        clock=FixedClock(FIXED_NOW + timedelta(seconds=30)),
+    )
+    assert len(fake.received) == 1  # not due yet
+    drain(
+        engine,
+        make_provider(settings),
+        settings,
+        clock=FixedClock(FIXED_NOW + timedelta(minutes=5)),
+    )
+    assert len(fake.received) == 2 and statuses(engine) == {"Hello Hank Hill": "sent"}
+
+
+def test_500_and_html_are_retried(engine: Engine, with_emails: Desk, fake: FakeProviders) -> None:
+    settings = settings_for(fake, "postmark")
+    queue(engine, settings, with_emails, ["Hank Hill"])
+    fake.answer(Scripted(500, {"Content-Type": "text/html"}, b"<html><h1>Oops</h1></html>"))
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert report.retried == 1 and "HTTP 500 (text/html body)" in report.errors[0]
+
+
+def test_401_stops_at_once_and_tells_managers(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "postmark")
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"])
+    fake.answer(
+        Scripted(
+            401, {"Content-Type": "application/json"}, b'{"ErrorCode":10,"Message":"Bad token"}'
+        )
+    )
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert (
+        report.stopped and "refused the API key" in report.stopped and "Bad token" in report.stopped
+    )
+    assert "pm-token" not in report.stopped
+    assert len(fake.received) == 1
+    assert set(statuses(engine).values()) == {"failed"}
+    with Session(engine) as s:
+        notes = s.exec(select(Notification)).scalars().all()
+        assert [n.user_id for n in notes] == [with_emails.manager.id]
+
+
+def test_413_html_fails_only_that_message(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "sendgrid")
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"])
+    too_big = Scripted(413, {"Content-Type": "text/html"}, b"<html>Request Entity Too Large</html>")
+    fake.answer(too_big, too_big)  # the batch, then the first message on its own
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert (report.sent, report.failed) == (1, 1)
+    with engine.connect() as conn:
+        errors = dict(conn.execute(text("SELECT status::text, last_error FROM email_outbox")).all())
+    assert errors["failed"] == "HTTP 413 (text/html body)"
+
+
+def test_opt_out_after_queueing_sends_nothing(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "sendgrid")
+    queue(engine, settings, with_emails, ["Hank Hill"])
+    with session_scope(engine) as s:
+        assert outbox.unsubscribe(s, "HANK.HILL@example.com", now=FIXED_NOW) == 1
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert report.suppressed == 1 and fake.received == []
+    assert statuses(engine) == {"Hello Hank Hill": "suppressed"}
+
+
+def test_two_senders_never_send_a_row_twice(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "postmark")
+    with session_scope(engine) as s:
+        for i in range(300):
+            outbox.enqueue(s, key=f"bulk:{i}", to_email=f"p{i}@example.com", subject=f"S{i}", body="b",
+                           now=FIXED_NOW, settings=settings)  # fmt: skip
+    providers = [make_provider(settings), make_provider(settings)]
+    for p in providers:
+        p.batch_size = 20  # many small claims, so the two senders interleave
+    threads = [
+        threading.Thread(
+            target=drain, args=(engine, p, settings), kwargs={"clock": FixedClock(FIXED_NOW)}
+        )
+        for p in providers
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent = [m["To"] for r in fake.received for m in r.body]
+    assert len(sent) == 300 and len(set(sent)) == 300
+    assert set(statuses(engine).values()) == {"sent"}
+
+
+def test_a_sender_killed_after_claiming_loses_nothing(
+    engine: Engine, with_emails: Desk, fake: FakeProviders
+) -> None:
+    settings = settings_for(fake, "sendgrid")
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"])
+    with session_scope(engine) as s:  # a sender claims, then dies before sending
+        assert len(outbox.claim(s, now=FIXED_NOW, limit=10)) == 2
+    drain(
+        engine,
+        make_provider(settings),
+        settings,
+        clock=FixedClock(FIXED_NOW + timedelta(minutes=1)),
+    )
+    assert fake.received == []  # still leased to the dead sender
+    report = drain(
+        engine,
+        make_provider(settings),
+        settings,
+        clock=FixedClock(FIXED_NOW + timedelta(minutes=11)),
+    )
+    assert report.recovered == 2 and report.sent == 2 and len(fake.received) == 1
+
+
+def test_file_provider_writes_eml(engine: Engine, with_emails: Desk, tmp_path: Path) -> None:
+    settings = load_settings(outbox_dir=tmp_path, company_postal_address="1 Main St",
+                             unsubscribe_url="https://acme.example/u", email_from="Sales <s@acme.example>")  # fmt: skip
+    queue(engine, settings, with_emails, ["Hank Hill"], campaign=True)
+    report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
+    assert report.sent == 1
+    (eml,) = tmp_path.glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes())
+    assert (
+        message["To"] == "Hank Hill <hank.hill@example.com>"
+        and message["Subject"] == "Hello Hank Hill"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "1 Main St" in message.get_payload()
