@@ -157,3 +157,16 @@ async def test_enter_reads_the_whole_entry_and_dashboard_opens_customers(
         await pilot.press("enter")  # the newest activity: Hank's long call
         await settle(pilot)
         assert isinstance(app.screen, CustomerScreen) and app.screen.profile.name == "Hank Hill"
+
+
+async def test_o_toggles_email_opt_out(engine: Engine, clock: FixedClock, desk: Desk) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_hank(app, pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert customer(engine, "Hank Hill").email_opt_out is True
+        assert app.screen.profile.email_opt_out is True
+        await pilot.press("o")
+        await settle(pilot)
+    assert customer(engine, "Hank Hill").email_opt_out is False

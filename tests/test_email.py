@@ -134,7 +134,9 @@ def test_sendgrid_batches_without_repeating_an_address(
         assert request.headers["Authorization"] == f"Bearer {KEY}"
         addresses = [p["to"][0]["email"] for p in request.body["personalizations"]]
         assert len(addresses) == len(set(addresses))
-    first = fake.received[0].body["personalizations"][0]
+    everyone = [p for r in fake.received for p in r.body["personalizations"]]
+    first = next(p for p in everyone if p["subject"].startswith("Hello"))  # a campaign email
+    assert "headers" not in next(p for p in everyone if p["subject"] == "Second")
     assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert first["headers"]["List-Unsubscribe"].startswith("<https://acme.example/unsubscribe?c=")
     assert "1 Main St, Dallas TX 75201" in first["substitutions"]["-body-"]
@@ -321,3 +323,40 @@ def test_file_provider_writes_eml(engine: Engine, with_emails: Desk, tmp_path: P
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "1 Main St" in message.get_payload()
+
+
+def test_cli_unsubscribe_and_jobs_once_outbox(
+    engine: Engine,
+    db_url,
+    with_emails: Desk,
+    fake: FakeProviders,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch,
+) -> None:
+    from salesengine_jobs.cli import main as jobs_main
+    from test_cli import _url, run
+
+    settings = settings_for(fake, "sendgrid")
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"])
+    code, out, _ = run(
+        capsys, "--database-url", _url(db_url), "unsubscribe", "peggy.hill@example.com"
+    )
+    assert code == 0 and "opted out 1 customer" in out
+    for name, value in {
+        "SALESENGINE_EMAIL_PROVIDER": "sendgrid",
+        "SALESENGINE_SENDGRID_API_KEY": KEY,
+        "SALESENGINE_SENDGRID_BASE_URL": fake.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert jobs_main(["--database-url", _url(db_url), "once", "outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "sent 1, failed 0, suppressed 1" in out
+    assert KEY not in out
+    assert [p["to"][0]["email"] for p in fake.received[0].body["personalizations"]] == [
+        "hank.hill@example.com"
+    ]
+    fake.answer(Scripted(401, {}, b"denied"))
+    queue(engine, settings, with_emails, ["Dale Gribble"], key="later")
+    assert jobs_main(["--database-url", _url(db_url), "once", "outbox"]) == 1
+    captured = capsys.readouterr()
+    assert "refused the API key" in captured.err and KEY not in captured.err

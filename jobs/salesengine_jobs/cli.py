@@ -1,6 +1,7 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
-This first version only reports (`status`); the scheduled jobs arrive with their own issue.
+For now: `status`, and `once outbox` (send what is queued, then exit). The scheduled loop and
+the other jobs arrive with their own issue.
 """
 
 from __future__ import annotations
@@ -24,7 +25,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", type=Path)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("status", help="each job's last run and the outbox backlog")
+    once = sub.add_parser("once", help="run one job now and exit")
+    once.add_argument("job", choices=["outbox"])
     return parser
+
+
+def run_outbox(engine, settings) -> int:
+    from salesengine_tui.clock import Clock
+    from salesengine_tui.email_sender import drain, make_provider
+
+    provider = make_provider(settings)
+    try:
+        report = drain(engine, provider, settings, clock=Clock())
+    finally:
+        provider.close()
+    print(
+        f"outbox: sent {report.sent:,}, failed {report.failed:,}, suppressed "
+        f"{report.suppressed:,}, retrying {report.retried:,}"
+        + (f", recovered {report.recovered:,} from a stopped sender" if report.recovered else "")
+    )
+    if report.stopped:
+        print(f"salesengine-jobs: stopped: {report.stopped}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(database_url=args.database_url, data_dir=args.data_dir)
         engine = open_engine(settings, application_name="salesengine-jobs")
         try:
+            if args.command == "once":
+                return run_outbox(engine, settings)
             report = job_status(engine)
         finally:
             engine.dispose()

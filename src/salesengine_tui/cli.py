@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email")
     users_sub.add_parser("list", help="list users")
 
+    unsub = sub.add_parser(
+        "unsubscribe", help="opt an email address out of all email (every customer with it)"
+    )
+    unsub.add_argument("email")
+
     leads = sub.add_parser("leads", help="leads: import from CSV, export to CSV")
     leads_sub = leads.add_subparsers(dest="leads_command", metavar="ACTION", required=True)
     imp = leads_sub.add_parser(
@@ -299,12 +304,29 @@ def cmd_leads(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def cmd_unsubscribe(args: argparse.Namespace) -> int:
+    from .outbox import unsubscribe
+
+    engine = _engine(args)
+    try:
+        with session_scope(engine) as session:
+            count = unsubscribe(session, args.email, now=Clock().now())
+    finally:
+        engine.dispose()
+    if count:
+        print(f"opted out {count:,} customer(s) with {args.email.strip()}")
+    else:
+        print(f"nothing to do: no customer still opted in has {args.email.strip()}")
+    return 0
+
+
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_open,
     "demo": cmd_demo,
     "db": cmd_db,
     "users": cmd_users,
     "leads": cmd_leads,
+    "unsubscribe": cmd_unsubscribe,
 }
 
 

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from .. import activity, profile
+from .. import activity, outbox, profile
 from ..context import AppContext
 from ..db.engine import session_scope
 from ..display import EMPTY, days_ago, local_date, money, plural, safe_text
@@ -52,6 +52,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("e", "edit", "Edit contact", "customer.edit", "Edit name, email, phone, address", True),
     ("i", "log", "Log interaction", "customer.log", "Record a call, email, text or meeting", True),
     ("enter", "read", "Read", "customer.read", "The whole timeline entry", True),
+    ("o", "opt_out", "Email opt-out", "customer.opt_out", "Opt out of email, or back in", True),
     ("r", "reload", "Refresh", "customer.refresh", "Reload the profile", True),
     ("up,k", "cursor(-1)", "Up", "customer.up", "Newer entry", False),
     ("down,j", "cursor(1)", "Down", "customer.down", "Older entry", False),
@@ -236,6 +237,17 @@ class CustomerScreen(Screen[None]):
                 now=self.ctx.clock.now(),
             )
         self.post_message(ProfileSaved(f"Logged: {entry.type.value} {entry.direction.value}"))
+
+    def action_opt_out(self) -> None:
+        if self.profile is not None:
+            self._set_opt_out(not self.profile.email_opt_out)
+
+    @work(thread=True, exit_on_error=False, group="customer-write")
+    def _set_opt_out(self, opted_out: bool) -> None:
+        with session_scope(self.ctx.engine) as session:
+            outbox.set_opt_out(session, self.customer_id, opted_out, now=self.ctx.clock.now())
+        note = "Opted out of email: nothing more is sent" if opted_out else "Opted back in to email"
+        self.post_message(ProfileSaved(note))
 
     @on(ProfileSaved)
     def _saved(self, message: ProfileSaved) -> None:
