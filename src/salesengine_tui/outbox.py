@@ -227,19 +227,22 @@ def mark_sent(
     if not sent:
         return
     system = _system_user(session)
-    for row, message_id in sent:
-        session.execute(
-            sa.update(EmailOutbox)
-            .where(EmailOutbox.id == row.id)
-            .values(
-                status=OutboxStatus.sent,
-                provider=provider,
-                provider_message_id=message_id,
-                sent_at=now,
-                claimed_at=None,
-                last_error=None,
-            )
-        )
+    # One statement for the whole batch: each row's own message id comes from the arrays.
+    session.execute(
+        sa.text(
+            "UPDATE email_outbox AS o SET status = 'sent', provider = :provider, "
+            "provider_message_id = v.message_id, sent_at = :now, claimed_at = NULL, "
+            "last_error = NULL "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:message_ids AS text[])) "
+            "AS v(id, message_id) WHERE o.id = v.id"
+        ),
+        {
+            "provider": provider,
+            "now": now,
+            "ids": [row.id for row, _ in sent],
+            "message_ids": [message_id for _, message_id in sent],
+        },
+    )
     logged = [
         {
             "customer_id": row.customer_id,
@@ -309,16 +312,20 @@ def retry_later(
         [row for row in rows if row.attempts >= MAX_ATTEMPTS],
         f"gave up after {MAX_ATTEMPTS} attempts: {reason}",
     )
-    for row in again:
+    if again:
         session.execute(
-            sa.update(EmailOutbox)
-            .where(EmailOutbox.id == row.id)
-            .values(
-                status=OutboxStatus.queued,
-                claimed_at=None,
-                last_error=reason[:1000],
-                next_attempt_at=now + backoff(row.attempts, retry_after=retry_after),
-            )
+            sa.text(
+                "UPDATE email_outbox AS o SET status = 'queued', claimed_at = NULL, "
+                "last_error = :reason, next_attempt_at = :now + v.wait "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:waits AS interval[])) AS v(id, wait) "
+                "WHERE o.id = v.id"
+            ),
+            {
+                "reason": reason[:1000],
+                "now": now,
+                "ids": [row.id for row in again],
+                "waits": [backoff(row.attempts, retry_after=retry_after) for row in again],
+            },
         )
     return len(again)
 
