@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,8 @@ class Received:
 class Scripted:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: bytes | None = None  # None: the default answer for the request, after `delay`
+    delay: float = 0.0
 
 
 class FakeProviders:
@@ -47,8 +49,17 @@ class FakeProviders:
                 with fake.lock:
                     fake.received.append(Received(self.path, dict(self.headers), body))
                     scripted = fake.script.popleft() if fake.script else None
-                if scripted is None:
-                    scripted = fake.default(self.path, body)
+                if scripted is not None and scripted.delay:
+                    time.sleep(scripted.delay)
+                if scripted is None or scripted.body is None:
+                    default = fake.default(self.path, body)
+                    scripted = (
+                        default
+                        if scripted is None
+                        else Scripted(
+                            scripted.status, {**default.headers, **scripted.headers}, default.body
+                        )
+                    )
                 self.send_response(scripted.status)
                 for name, value in scripted.headers.items():
                     self.send_header(name, value)
@@ -57,6 +68,9 @@ class FakeProviders:
                 self.wfile.write(scripted.body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # A scripted slow answer must not hold the test up at shutdown.
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -66,7 +80,7 @@ class FakeProviders:
 
     def default(self, path: str, body: object) -> Scripted:
         if path == "/v3/mail/send":
-            return Scripted(202, {"X-Message-Id": f"sg-{len(self.received)}"})
+            return Scripted(202, {"X-Message-Id": f"sg-{len(self.received)}"}, b"")
         if path == "/email/batch" and isinstance(body, list):
             results = []
             for i, message in enumerate(body):

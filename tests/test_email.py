@@ -360,3 +360,61 @@ def test_cli_unsubscribe_and_jobs_once_outbox(
     assert jobs_main(["--database-url", _url(db_url), "once", "outbox"]) == 1
     captured = capsys.readouterr()
     assert "refused the API key" in captured.err and KEY not in captured.err
+
+
+def test_sender_killed_mid_batch_loses_nothing(
+    engine: Engine, db_url, with_emails: Desk, fake: FakeProviders
+) -> None:
+    """A real `salesengine-jobs once outbox` process, killed with SIGKILL while the provider is
+    answering its first batch; a new sender after the lease sends everything, and only that
+    batch can arrive twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time as clock_time
+
+    from test_cli import _url
+
+    settings = settings_for(fake, "postmark", outbox_lease_seconds=1)
+    with session_scope(engine) as s:
+        for i in range(700):
+            outbox.enqueue(s, key=f"kill:{i}", to_email=f"k{i}@example.com", subject=f"S{i}", body="b",
+                           now=FIXED_NOW, settings=settings)  # fmt: skip
+    fake.answer(Scripted(200, delay=10))  # the first batch hangs in the provider
+    env = {
+        **os.environ,
+        "SALESENGINE_EMAIL_PROVIDER": "postmark",
+        "SALESENGINE_POSTMARK_SERVER_TOKEN": "pm-token",
+        "SALESENGINE_POSTMARK_BASE_URL": fake.url,
+        "SALESENGINE_OUTBOX_LEASE_SECONDS": "1",
+    }
+    sender = subprocess.Popen(
+        [sys.executable, "-m", "salesengine_jobs.cli", "--database-url", _url(db_url), "once", "outbox"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = clock_time.monotonic() + 30
+        while not fake.received and clock_time.monotonic() < deadline:
+            clock_time.sleep(0.05)
+        assert fake.received, "the sender never reached the provider"
+        sender.send_signal(signal.SIGKILL)
+    finally:
+        sender.wait(timeout=10)
+    first_batch = {m["To"] for m in fake.received[0].body}
+    assert len(first_batch) == 500
+    clock_time.sleep(1.2)  # the dead sender's lease runs out
+    real_now = FixedClock(datetime_now())
+    report = drain(engine, make_provider(settings), settings, clock=real_now)
+    assert report.recovered == 500
+    received = [m["To"] for r in fake.received for m in r.body]
+    assert set(received) == {f"k{i}@example.com" for i in range(700)}  # nothing lost
+    twice = {to for to in received if received.count(to) > 1}
+    assert twice <= first_batch  # only the batch in flight at the kill
+    assert set(statuses(engine).values()) == {"sent"}
+
+
+def datetime_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

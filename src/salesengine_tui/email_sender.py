@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -104,7 +104,8 @@ def drain(
     """Send due rows until none are left (or `max_batches`, or `should_stop`)."""
     report = DrainReport()
     with session_scope(engine) as session:
-        report.recovered = outbox.recover_stale_claims(session, now=clock.now())
+        lease = timedelta(seconds=settings.outbox_lease_seconds)
+        report.recovered = outbox.recover_stale_claims(session, now=clock.now(), lease=lease)
     batches = 0
     while not should_stop() and (max_batches is None or batches < max_batches):
         with session_scope(engine) as session:  # the claim is committed before any sending

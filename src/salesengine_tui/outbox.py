@@ -33,7 +33,7 @@ from .db.models import (
 from .errors import UserError
 from .settings import Settings
 
-LEASE = timedelta(minutes=10)  # a claim older than this belongs to a sender that died
+LEASE = timedelta(minutes=10)  # default: a claim older than this belongs to a dead sender
 MAX_ATTEMPTS = 8
 SUBJECT_MAX = 300
 
@@ -149,11 +149,11 @@ class Claimed:
     blocked: str | None  # why it must not go out now (opted out, suppressed), else None
 
 
-def recover_stale_claims(session: Session, *, now: datetime) -> int:
+def recover_stale_claims(session: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
     """Rows claimed by a sender that died (lease over) go back to the queue."""
     result = session.execute(
         sa.update(EmailOutbox)
-        .where(EmailOutbox.status == OutboxStatus.sending, EmailOutbox.claimed_at < now - LEASE)
+        .where(EmailOutbox.status == OutboxStatus.sending, EmailOutbox.claimed_at < now - lease)
         .values(status=OutboxStatus.queued, claimed_at=None, next_attempt_at=now)
         .returning(EmailOutbox.id)
     )

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     postmark_server_token: SecretStr | None = None
     postmark_base_url: str = "https://api.postmarkapp.com"
     postmark_stream: str = "outbound"
+    # A claimed outbox row whose sender has not reported back after this long goes back to
+    # the queue (the sender died); keep it well above a provider's slowest answer.
+    outbox_lease_seconds: int = Field(default=600, ge=1)
     company_postal_address: str | None = None
     unsubscribe_url: str | None = None
 
