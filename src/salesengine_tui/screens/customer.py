@@ -49,10 +49,10 @@ class ProfileSaved(Message):
 
 _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("escape,q", "back", "Back", "customer.back", "Back to where you came from", True),
-    ("e", "edit", "Edit contact", "customer.edit", "Edit name, email, phone, address", True),
-    ("i", "log", "Log interaction", "customer.log", "Record a call, email, text or meeting", True),
+    ("e", "edit", "Edit", "customer.edit", "Edit name, email, phone, address", True),
+    ("i", "log", "Log", "customer.log", "Record a call, email, text or meeting", True),
     ("enter", "read", "Read", "customer.read", "The whole timeline entry", True),
-    ("o", "opt_out", "Email opt-out", "customer.opt_out", "Opt out of email, or back in", True),
+    ("o", "opt_out", "Opt-out", "customer.opt_out", "Opt out of email, or back in", True),
     ("r", "reload", "Refresh", "customer.refresh", "Reload the profile", True),
     ("up,k", "cursor(-1)", "Up", "customer.up", "Newer entry", False),
     ("down,j", "cursor(1)", "Down", "customer.down", "Older entry", False),
