@@ -156,24 +156,29 @@ def test_sendgrid_batches_without_repeating_an_address(
 def test_postmark_mixed_results_suppress_inactive(
     engine: Engine, with_emails: Desk, fake: FakeProviders
 ) -> None:
-    settings = settings_for(fake, "postmark", postmark_stream="broadcast")
+    settings = settings_for(fake, "postmark", postmark_broadcast_stream="news")
     fake.inactive.add("peggy.hill@example.com")
-    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"])
+    queue(engine, settings, with_emails, ["Hank Hill", "Peggy Hill"], campaign=True)
     report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
     assert (report.sent, report.suppressed) == (1, 1)
     request = fake.received[0]
     assert (
         request.path == "/email/batch" and request.headers["X-Postmark-Server-Token"] == "pm-token"
     )
-    assert {m["MessageStream"] for m in request.body} == {"broadcast"}
+    assert {m["MessageStream"] for m in request.body} == {"news"}  # campaigns: broadcast stream
+    assert all(
+        {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"} in m["Headers"]
+        for m in request.body
+    )
     assert statuses(engine) == {"Hello Hank Hill": "sent", "Hello Peggy Hill": "suppressed"}
     with Session(engine) as s:
         peggy = s.exec(select(Customer).where(Customer.name == "Peggy Hill")).scalars().one()
         assert peggy.email_suppressed_at == FIXED_NOW
     # a later email to Peggy is not even sent
-    queue(engine, settings, with_emails, ["Peggy Hill"], key="later")
+    queue(engine, settings, with_emails, ["Peggy Hill", "Hank Hill"], key="later")
     drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
-    assert len(fake.received) == 1
+    assert [m["To"] for m in fake.received[1].body] == ["Hank Hill <hank.hill@example.com>"]
+    assert fake.received[1].body[0]["MessageStream"] == "outbound"  # one-to-one: its stream
 
 
 def test_429_waits_for_retry_after_then_sends_once(

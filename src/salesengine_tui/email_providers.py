@@ -36,6 +36,7 @@ class Outgoing:
     body_text: str
     from_address: str
     headers: dict[str, str] = field(default_factory=dict)  # List-Unsubscribe, ...
+    is_campaign: bool = False
 
 
 @dataclass(frozen=True)
@@ -256,13 +257,14 @@ class PostmarkProvider:
     name = "postmark"
     batch_size = POSTMARK_BATCH
 
-    def __init__(self, token: str, base_url: str, stream: str) -> None:
+    def __init__(self, token: str, base_url: str, stream: str, broadcast_stream: str) -> None:
         self.client = httpx.Client(
             base_url=base_url,
             timeout=TIMEOUT,
             headers={"X-Postmark-Server-Token": token, "Accept": "application/json"},
         )
         self.stream = stream
+        self.broadcast_stream = broadcast_stream  # campaigns go out on their own stream
 
     def send(self, batch: list[Outgoing]) -> list[Outcome]:
         payload = [
@@ -271,7 +273,7 @@ class PostmarkProvider:
                 "To": email.utils.formataddr((m.to_name or "", m.to_email)),
                 "Subject": m.subject,
                 "TextBody": m.body_text,
-                "MessageStream": self.stream,
+                "MessageStream": self.broadcast_stream if m.is_campaign else self.stream,
                 "Headers": [{"Name": k, "Value": v} for k, v in m.headers.items()],
                 "Metadata": {"outbox_id": str(m.id)},
             }

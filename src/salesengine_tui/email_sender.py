@@ -57,6 +57,7 @@ def make_provider(settings: Settings) -> Provider:
             settings.postmark_server_token.get_secret_value(),
             settings.postmark_base_url,
             settings.postmark_stream,
+            settings.postmark_broadcast_stream,
         )
     folder = settings.outbox_dir or Path(settings.data_dir) / "outbox"
     return FileProvider(folder)
@@ -89,6 +90,7 @@ def _outgoing(row: outbox.Claimed, settings: Settings) -> Outgoing:
         body_text=row.body_text,
         from_address=settings.email_from,
         headers=headers,
+        is_campaign=row.is_campaign,
     )
 
 

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     sendgrid_base_url: str = "https://api.sendgrid.com"
     postmark_server_token: SecretStr | None = None
     postmark_base_url: str = "https://api.postmarkapp.com"
-    postmark_stream: str = "outbound"
+    postmark_stream: str = "outbound"  # one-to-one email (follow-ups)
+    postmark_broadcast_stream: str = "broadcast"  # campaigns
     # A claimed outbox row whose sender has not reported back after this long goes back to
     # the queue (the sender died); keep it well above a provider's slowest answer.
     outbox_lease_seconds: int = Field(default=600, ge=1)
