@@ -213,8 +213,9 @@ async def test_filter_mine_sort_and_escape(engine: Engine, clock: FixedClock, de
         await settle(pilot)
         assert lane(app).count == 3
         await pilot.press("slash", *"hank")
-        await settle(pilot)
         new = next(c for c in app.screen.query(BoardColumn) if c.column.name == "New")
+        await wait_until(pilot, lambda: new.count == 1)  # once typing pauses
+        await settle(pilot)
         assert new.count == 1 and "filter: hank" in str(
             app.screen.query_one("#section-title").render()
         )

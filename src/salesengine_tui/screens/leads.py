@@ -29,6 +29,7 @@ from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
+from .debounce import Debounce
 from .keys import bindings
 from .messages import LeadChoicesLoaded, LeadsChanged, LeadsLoaded
 from .new_lead import NewLeadForm
@@ -77,6 +78,7 @@ class LeadsScreen(SectionScreen):
         self.sources: list[str] = []
         self.people: list[leads.Person] = []
         self.pipelines: list[pipeline.PipelineInfo] = []
+        self._search_later = Debounce(self, lambda text: self._requery(text=text))
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="Search leads: name, phone or email", id="leads-search")
@@ -200,10 +202,11 @@ class LeadsScreen(SectionScreen):
 
     @on(Input.Changed, "#leads-search")
     def _searched(self, event: Input.Changed) -> None:
-        self._requery(text=event.value)
+        self._search_later(event.value)
 
     @on(Input.Submitted, "#leads-search")
     def _search_done(self, event: Input.Submitted) -> None:
+        self._search_later.flush()
         if not event.value.strip():
             event.input.display = False
         self.table.focus()

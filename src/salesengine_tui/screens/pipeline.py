@@ -31,6 +31,7 @@ from .base import SectionScreen
 from .card_detail import CardDetailScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
+from .debounce import Debounce
 from .keys import bindings
 from .lost_reason import LostReasonScreen
 from .messages import BoardChanged, BoardLoaded, CardDetailLoaded, CardMoved, Focus
@@ -112,6 +113,7 @@ class PipelineScreen(SectionScreen):
         self._stop_listening = threading.Event()
         self._live_reload_pending = False
         self._bindings_state: tuple[bool, bool, bool] | None = None
+        self._filter_later = Debounce(self, lambda text: self._requery(text=text))
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="Filter: customer name or estimate title", id="board-filter")
@@ -357,10 +359,11 @@ class PipelineScreen(SectionScreen):
 
     @on(Input.Changed, "#board-filter")
     def _filter_typed(self, event: Input.Changed) -> None:
-        self._requery(text=event.value)
+        self._filter_later(event.value)
 
     @on(Input.Submitted, "#board-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
+        self._filter_later.flush()
         if not event.value.strip():
             event.input.display = False
         if (lane := self.current_lane) is not None:
