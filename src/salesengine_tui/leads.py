@@ -41,14 +41,19 @@ from .users import Actor
 
 INBOX_PAGE = 200
 
-# Call dispositions, in the order the call dialog offers them.
+# Call dispositions as stored (the demo data and the operations platform use these), in the
+# order the call dialog offers them; `outcome_label` is how people read them.
 OUTCOMES: tuple[str, ...] = (
     "connected",
     "voicemail",
-    "no answer",
-    "wrong number",
-    "not interested",
+    "no_answer",
+    "wrong_number",
+    "not_interested",
 )
+
+
+def outcome_label(outcome: str) -> str:
+    return outcome.replace("_", " ")
 
 
 @dataclass(frozen=True)

@@ -362,7 +362,8 @@ class LeadsScreen(SectionScreen):
                 now=self.ctx.clock.now(),
             )
         minutes, seconds = divmod(result.seconds, 60)
-        note = f"Logged: {result.outcome} call with {lead.name} ({minutes}:{seconds:02d})"
+        outcome = leads.outcome_label(result.outcome)
+        note = f"Logged: {outcome} call with {lead.name} ({minutes}:{seconds:02d})"
         # The called lead moves down the inbox: the same place now holds the next lead.
         self.deliver(LeadsChanged(note, cursor))
 

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from ..clock import Clock
 from ..display import visible
 from ..errors import UserError
-from ..leads import OUTCOMES, LeadRow, parse_when
+from ..leads import OUTCOMES, LeadRow, outcome_label, parse_when
 from ..profile import NOTES_MAX
 
 DIALABLE = set("0123456789+-() ")
@@ -40,8 +40,10 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
         Binding("escape", "dismiss", "Cancel (nothing saved)", id="call.cancel"),
         Binding("ctrl+s", "save", "Save the call", id="call.save"),
         *(
-            Binding(str(i), f"outcome({i - 1})", label, id=f"call.outcome{i}", show=False)
-            for i, label in enumerate(OUTCOMES, 1)
+            Binding(
+                str(i), f"outcome({i - 1})", outcome_label(o), id=f"call.outcome{i}", show=False
+            )
+            for i, o in enumerate(OUTCOMES, 1)
         ),
     ]
 
@@ -64,7 +66,8 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
             else:
                 yield Static(Content(visible(phone) or "no phone number on file"), id="call-number")
             yield OptionList(
-                *(Option(f"{i}  {o}", id=o) for i, o in enumerate(OUTCOMES, 1)), id="call-outcome"
+                *(Option(f"{i}  {outcome_label(o)}", id=o) for i, o in enumerate(OUTCOMES, 1)),
+                id="call-outcome",
             )
             yield Input(
                 placeholder="Notes (enter for next field)", max_length=NOTES_MAX, id="call-notes"

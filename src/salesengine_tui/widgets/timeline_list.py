@@ -30,7 +30,8 @@ def headline(item: ActivityItem) -> str:
     if item.kind is ActivityKind.interaction:
         label = _INTERACTION.get(item.interaction_type or "", item.interaction_type or "?")
         arrow = " in" if item.direction == "inbound" else " out"
-        return label + arrow + (f" · {item.outcome}" if item.outcome else "")
+        outcome = item.outcome.replace("_", " ") if item.outcome else ""
+        return label + arrow + (f" · {outcome}" if outcome else "")
     if item.kind is ActivityKind.stage_move:
         move = f"{item.from_stage or '(new)'} → {item.to_stage}"
         return f"{_KIND[item.kind]} · #{item.estimate_number} {item.estimate_title or ''} · {move}"
