@@ -102,7 +102,7 @@ def test_statement_count_does_not_grow_with_the_data(engine: Engine, desk: Desk)
         s.commit()
     statements: list[str] = []
 
-    def record(conn, cursor, statement, *rest) -> None:  # noqa: ANN001
+    def record(conn, cursor, statement, *rest) -> None:
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
