@@ -1,7 +1,7 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
-For now: `status`, and `once outbox` (send what is queued, then exit). The scheduled loop and
-the other jobs arrive with their own issue.
+For now: `status`, and `once nurture|upsell|outbox` (run one job now, recorded in job_runs,
+under the job's advisory lock). The scheduled loop (`run`) is still to come.
 """
 
 from __future__ import annotations
@@ -26,8 +26,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("status", help="each job's last run and the outbox backlog")
     once = sub.add_parser("once", help="run one job now and exit")
-    once.add_argument("job", choices=["outbox"])
+    once.add_argument("job", choices=["nurture", "upsell", "outbox"])
+    once.add_argument(
+        "--dry-run", action="store_true", help="nurture: count what would be sent, change nothing"
+    )
     return parser
+
+
+def run_once(engine, settings, job: str, dry_run: bool) -> int:
+    """One job now. Exit codes: 0 done, 1 failed, 3 skipped (another runner holds it)."""
+    from dataclasses import asdict
+
+    from salesengine_tui import nurture, upsell
+    from salesengine_tui.clock import Clock
+    from salesengine_tui.job_runs import run_job
+
+    clock = Clock()
+    if job == "outbox":
+        return run_outbox(engine, settings)
+    if job == "nurture":
+
+        def work(session):
+            report = nurture.run(session, now=clock.now(), dry_run=dry_run)
+            if dry_run:
+                session.rollback()
+            return asdict(report)
+
+    else:
+
+        def work(session):
+            return asdict(upsell.sync(session, now=clock.now()))
+
+    result = run_job(engine, job + (" (dry run)" if dry_run else ""), work, clock=clock)
+    counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.counts.items())
+    print(f"{job}: {result.status}" + (f": {counts}" if counts else "")
+          + (f" ({result.error})" if result.error else ""))  # fmt: skip
+    return {"ok": 0, "skipped": 3}.get(result.status, 1)
 
 
 def run_outbox(engine, settings) -> int:
@@ -57,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine = open_engine(settings, application_name="salesengine-jobs")
         try:
             if args.command == "once":
-                return run_outbox(engine, settings)
+                return run_once(engine, settings, args.job, args.dry_run)
             report = job_status(engine)
         finally:
             engine.dispose()
