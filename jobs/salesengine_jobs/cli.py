@@ -1,12 +1,13 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
 For now: `status`, and `once nurture|upsell|outbox` (run one job now, recorded in job_runs,
-under the job's advisory lock). The scheduled loop (`run`) is still to come.
+under the job's advisory lock), and `run`, the scheduled loop (`runner.py`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", type=Path)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("status", help="each job's last run and the outbox backlog")
+    sub.add_parser("run", help="the scheduled loop: nurture nightly, upsell and outbox often")
     once = sub.add_parser("once", help="run one job now and exit")
     once.add_argument("job", choices=["nurture", "upsell", "outbox"])
     once.add_argument(
@@ -92,6 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.command == "once":
                 return run_once(engine, settings, args.job, args.dry_run)
+            if args.command == "run":
+                from .runner import Runner
+
+                logging.basicConfig(
+                    level=logging.INFO,
+                    stream=sys.stderr,
+                    format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+                )
+                return Runner(engine, settings).run()
             report = job_status(engine)
         finally:
             engine.dispose()

@@ -65,11 +65,25 @@ class Settings(BaseSettings):
     postmark_base_url: str = "https://api.postmarkapp.com"
     postmark_stream: str = "outbound"  # one-to-one email (follow-ups)
     postmark_broadcast_stream: str = "broadcast"  # campaigns
+    # The jobs runner: nurture once a night after this local time; the outbox every N seconds.
+    nurture_at: str = "02:00"
+    outbox_every_seconds: int = Field(default=5, ge=1)
     # A claimed outbox row whose sender has not reported back after this long goes back to
     # the queue (the sender died); keep it well above a provider's slowest answer.
     outbox_lease_seconds: int = Field(default=600, ge=1)
     company_postal_address: str | None = None
     unsubscribe_url: str | None = None
+
+    @field_validator("nurture_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        from datetime import time
+
+        try:
+            time.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a time of day (use HH:MM, e.g. 02:00)") from exc
+        return value
 
     @field_validator("business_timezone")
     @classmethod
