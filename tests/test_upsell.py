@@ -104,3 +104,28 @@ def test_two_runners_at_once_never_double(engine: Engine, desk: Desk) -> None:
         t.join()
     assert counts(engine) == (29, 29, 29)
     assert sum(r.opportunities for r in results if isinstance(r, upsell.UpsellReport)) == 29
+
+
+def test_tickets_close_command_then_sync(engine: Engine, db_url, desk: Desk, capsys) -> None:
+    from test_cli import _url, run
+
+    ticket = close_ticket(engine, desk, resolution="pending")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE tickets SET status = 'open', closed_at = NULL WHERE id = :t"),
+            {"t": ticket.id},
+        )
+        number = conn.execute(
+            text("SELECT number FROM tickets WHERE id = :t"), {"t": ticket.id}
+        ).scalar_one()
+    code, out, _ = run(capsys, "--database-url", _url(db_url), "tickets", "close", str(number),
+                       "--resolution", END_OF_LIFE_RESOLUTION)  # fmt: skip
+    assert code == 0 and f"closed ticket #{number}" in out
+    code, _, err = run(capsys, "--database-url", _url(db_url), "tickets", "close", str(number),
+                       "--resolution", "again")  # fmt: skip
+    assert code == 1 and "already closed" in err
+    code, _, err = run(
+        capsys, "--database-url", _url(db_url), "tickets", "close", "999999", "--resolution", "x"
+    )
+    assert code == 1 and "no ticket #999999" in err
+    assert sync(engine).opportunities == 1

@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email")
     users_sub.add_parser("list", help="list users")
 
+    tickets = sub.add_parser("tickets", help="tickets: close one (as the operations side does)")
+    tickets_sub = tickets.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
+    close = tickets_sub.add_parser("close", help="close ticket NUMBER with a resolution")
+    close.add_argument("number", type=_positive_int)
+    close.add_argument("--resolution", required=True, help='e.g. "Equipment End of Life"')
+
     unsub = sub.add_parser(
         "unsubscribe", help="opt an email address out of all email (every customer with it)"
     )
@@ -304,6 +310,19 @@ def cmd_leads(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def cmd_tickets(args: argparse.Namespace) -> int:
+    from .tickets import close
+
+    engine = _engine(args)
+    try:
+        with session_scope(engine) as session:
+            ticket = close(session, args.number, resolution=args.resolution, now=Clock().now())
+            print(f"closed ticket #{ticket.number}: {ticket.resolution}")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
     from .outbox import unsubscribe
 
@@ -327,6 +346,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "users": cmd_users,
     "leads": cmd_leads,
     "unsubscribe": cmd_unsubscribe,
+    "tickets": cmd_tickets,
 }
 
 
