@@ -26,23 +26,28 @@ WITH candidates AS (
            c.name AS customer_name, c.email, c.email_opt_out, c.email_suppressed_at,
            coalesce(owner.name, 'your SalesEngine team') AS rep_name,
            s.follow_up_after_days AS days,
-           'nurture:' || e.id || ':' || floor(extract(epoch FROM e.stage_entered_at))::bigint
-               || ':' AS key_prefix,
+           floor(extract(epoch FROM e.stage_entered_at))::bigint AS entry,
            e.stage_entered_at, c.last_interaction_at
     FROM estimates e
     JOIN deal_stages s ON s.id = e.stage_id AND s.follow_up_after_days IS NOT NULL
     JOIN customers c ON c.id = e.customer_id
     LEFT JOIN users owner ON owner.id = e.owner_id
+), prior AS (
+    -- Follow-ups already queued, per estimate and stage entry: one range scan of the nurture
+    -- keys on the byte-ordered index, then a hash join (no lookup per candidate).
+    SELECT split_part(idempotency_key, ':', 2)::uuid AS estimate_id,
+           split_part(idempotency_key, ':', 3)::bigint AS entry,
+           count(*) AS n, max(created_at) AS last_queued
+    FROM email_outbox
+    WHERE idempotency_key COLLATE "C" >= 'nurture:' AND idempotency_key COLLATE "C" < 'nurture;'
+    GROUP BY 1, 2
 ), counted AS (
-    SELECT cand.*, prior.n, prior.last_queued,
+    SELECT cand.*, 'nurture:' || cand.estimate_id || ':' || cand.entry || ':' AS key_prefix,
+           coalesce(prior.n, 0) AS n,
            greatest(cand.stage_entered_at, cand.last_interaction_at, prior.last_queued)
                AS last_activity
     FROM candidates cand
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS n, max(o.created_at) AS last_queued
-        FROM email_outbox o
-        WHERE o.idempotency_key LIKE cand.key_prefix || '%'
-    ) prior
+    LEFT JOIN prior ON prior.estimate_id = cand.estimate_id AND prior.entry = cand.entry
 ), due AS (
     SELECT * FROM counted
     WHERE n < :max_per_entry
@@ -125,6 +130,6 @@ def run(
             params,
         ).one()
         return NurtureReport(int(emailable), int(owners))
-    queued = len(session.execute(sa.text(_QUEUE), params).all())
     called = len(session.execute(sa.text(_CALL_INSTEAD), params).all())
+    queued = len(session.execute(sa.text(_QUEUE), params).all())
     return NurtureReport(queued, called)

@@ -25,6 +25,8 @@ class EmailOutbox(SQLModel, table=True):
             postgresql_where=sa.text("status = 'queued'"),
         ),
         sa.Index("ix_email_outbox_customer", "customer_id"),
+        # Keys looked up by prefix (nurture counts a stage entry's follow-ups): byte order.
+        sa.Index("ix_email_outbox_key_bytes", sa.text('idempotency_key COLLATE "C"')),
         # Rows a sender claimed: a crashed sender's go back to the queue after the lease.
         sa.Index(
             "ix_email_outbox_claimed",
