@@ -52,3 +52,15 @@ def test_a_second_runner_skips_while_the_first_holds_the_job(
         holder.execute(text("SELECT pg_advisory_unlock(hashtext('salesengine:job:upsell'))"))
     assert "another runner" in capsys.readouterr().out
     assert runs(engine) == [("upsell", "skipped")]
+
+
+def test_status_shows_last_runs_backlog_and_next_runs(
+    engine: Engine, db_url: URL, desk: Desk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert jobs(["--database-url", _url(db_url), "once", "upsell"]) == 0
+    capsys.readouterr()
+    assert jobs(["--database-url", _url(db_url), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "upsell" in out and "ok" in out
+    assert "outbox backlog: 0 queued" in out
+    assert "next runs under `run`: nurture" in out and "02:00" in out

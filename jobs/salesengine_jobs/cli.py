@@ -86,6 +86,22 @@ def run_outbox(engine, settings) -> int:
     return 0
 
 
+def next_runs(settings) -> str:
+    """When each job runs next under `salesengine-jobs run`."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(settings.business_timezone)
+    now = datetime.now(tz)
+    at = time.fromisoformat(settings.nurture_at)
+    tonight = now.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    nightly = tonight if tonight > now else tonight + timedelta(days=1)
+    return (
+        f"next runs under `run`: nurture {nightly:%Y-%m-%d %H:%M %Z} (or at start-up if tonight's "
+        f"was missed), upsell every minute, outbox every {settings.outbox_every_seconds} s"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -115,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finished = run.finished_at.isoformat() if run.finished_at else "running"
         print(f"{run.job:<10} {run.status:<8} started {run.started_at.isoformat()}  {finished}")
     print(f"outbox backlog: {report.outbox_backlog} queued")
+    print(next_runs(settings))
     return 0
 
 
