@@ -111,3 +111,54 @@ def test_sigterm_stops_the_runner_cleanly(db_url: URL, desk: Desk, tmp_path) -> 
     log = runner.stderr.read()
     assert code == 0
     assert "event=start" in log and "event=stopped" in log and "Traceback" not in log
+
+
+def test_closing_an_end_of_life_ticket_wakes_the_upsell_at_once(engine: Engine, desk: Desk) -> None:
+    from test_upsell import close_ticket
+
+    settings = load_settings()
+    runner = Runner(engine, settings)
+    runner.schedule_jobs({"upsell": (3600, runner._upsell)})  # the periodic sync would not come
+    done = threading.Thread(target=runner.run, kwargs={"tick": 0.05, "ticks": 80})
+    done.start()
+    time.sleep(1.0)  # the listener connects
+    ticket = close_ticket(engine, desk, resolution="pending")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE tickets SET status = 'open', closed_at = NULL WHERE id = :t"),
+            {"t": ticket.id},
+        )
+        conn.execute(text("UPDATE tickets SET status = 'closed', resolution = 'Equipment End of Life', "
+                          "closed_at = now() WHERE id = :t"), {"t": ticket.id})  # fmt: skip
+    deadline = time.monotonic() + 3
+    found = 0
+    while time.monotonic() < deadline and not found:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT count(*) FROM estimates WHERE source_ticket_id = :t"), {"t": ticket.id}
+            ).scalar_one()
+        time.sleep(0.05)
+    done.join()
+    assert found == 1
+
+
+def test_runner_killed_mid_upsell_loses_and_doubles_nothing(
+    db_url: URL, engine: Engine, desk: Desk, tmp_path
+) -> None:
+    from test_upsell import close_ticket, counts
+
+    for n in range(1, 41):
+        close_ticket(engine, desk, n=n)
+    env = {**os.environ, "SALESENGINE_OUTBOX_DIR": str(tmp_path), "SALESENGINE_NURTURE_AT": "23:59"}
+    for delay in (0.6, 0.9):  # kill it at a couple of moments during start-up work
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "salesengine_jobs.cli", "--database-url", _url(db_url), "run"],
+            env=env, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(delay)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=10)
+    from salesengine_jobs.cli import main as jobs
+
+    assert jobs(["--database-url", _url(db_url), "once", "upsell"]) in (0, 3)
+    assert counts(engine) == (40, 40, 40)

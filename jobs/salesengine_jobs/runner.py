@@ -27,13 +27,14 @@ import schedule
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from salesengine_tui import nurture, upsell
+from salesengine_tui import live, nurture, upsell
 from salesengine_tui.clock import Clock
 from salesengine_tui.email_sender import drain, make_provider
 from salesengine_tui.job_runs import run_job
 from salesengine_tui.settings import Settings
 
 log = logging.getLogger("salesengine.jobs")
+UPSELL_CHANNEL = "salesengine_upsell"  # NOTIFYed by a trigger on tickets (migration 0008)
 
 
 def nightly_due(engine: Engine, now: datetime, at: clock_time, tz: ZoneInfo) -> bool:
@@ -54,7 +55,14 @@ def nightly_due(engine: Engine, now: datetime, at: clock_time, tz: ZoneInfo) -> 
 
 
 class Runner:
-    def __init__(self, engine: Engine, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        listen: bool = True,
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock or Clock()
@@ -63,6 +71,7 @@ class Runner:
         self.stopping = threading.Event()
         self.running: dict[str, threading.Thread] = {}
         self.scheduler = schedule.Scheduler()
+        self.listen = listen
 
     # --- the jobs ---------------------------------------------------------------------
 
@@ -135,20 +144,34 @@ class Runner:
         for name, (seconds, job) in jobs.items():
             self.scheduler.every(seconds).seconds.do(self._launch, name, job)
 
+    def _listen_for_closed_tickets(self) -> None:
+        """Wake the upsell sync when a ticket closes as end of life (a trigger's NOTIFY)."""
+
+        def heard(_payload: str) -> None:
+            self._launch("upsell", self._upsell)
+
+        live.listen(self.engine.url, UPSELL_CHANNEL, heard, self.stopping)
+
     def run(self, *, tick: float = 0.5, ticks: int | None = None) -> int:
         """The loop; returns the exit code. `ticks` bounds it (tests)."""
-        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        if threading.current_thread() is threading.main_thread():  # signals go to the main one
+            signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         log.info("event=start nightly=%s tz=%s", self.nightly_at, self.tz)
         if not self.scheduler.jobs:
             self.schedule_jobs()
         if nightly_due(self.engine, self.clock.now(), self.nightly_at, self.tz):
             log.info("event=catch-up job=nurture reason='tonight's run has not happened yet'")
         self.scheduler.run_all()  # every job once at start-up (the nightly one checks its date)
+        if self.listen:
+            threading.Thread(
+                target=self._listen_for_closed_tickets, name="upsell-listener", daemon=True
+            ).start()
         count = 0
         while not self.stopping.is_set() and (ticks is None or count < ticks):
             self.scheduler.run_pending()
             self.stopping.wait(tick)
             count += 1
+        self.stopping.set()  # also ends the listener and an outbox drain in progress
         log.info(
             "event=stopping waiting_for=%s", [n for n, t in self.running.items() if t.is_alive()]
         )
