@@ -16,6 +16,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .users import system_user
+
 MAX_PER_ENTRY = 3
 
 # What the candidates share: every estimate in a stage with a rule, with its last activity and
@@ -116,10 +118,8 @@ def run(
     session: Session, *, now: datetime, max_per_entry: int = MAX_PER_ENTRY, dry_run: bool = False
 ) -> NurtureReport:
     """Queue today's follow-ups and "call instead" notices in the caller's transaction."""
-    system_user = session.execute(
-        sa.text("SELECT id FROM users WHERE role = 'system' ORDER BY created_at LIMIT 1")
-    ).scalar_one()
-    params = {"now": now, "max_per_entry": max_per_entry, "system_user": system_user}
+    system = system_user(session).id
+    params = {"now": now, "max_per_entry": max_per_entry, "system_user": system}
     if dry_run:
         emailable, owners = session.execute(
             sa.text(

@@ -32,6 +32,7 @@ from .db.models import (
 )
 from .errors import UserError
 from .settings import Settings
+from .users import system_user
 
 LEASE = timedelta(minutes=10)  # default: a claim older than this belongs to a dead sender
 MAX_ATTEMPTS = 8
@@ -209,12 +210,6 @@ def claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
     return [Claimed(**{**r._mapping, "attempts": r.attempts + 1}) for r in rows]
 
 
-def _system_user(session: Session) -> uuid.UUID:
-    return session.execute(
-        sa.select(User.id).where(User.role == UserRole.system).limit(1)
-    ).scalar_one()
-
-
 def mark_sent(
     session: Session,
     sent: list[tuple[Claimed, str | None]],
@@ -226,7 +221,7 @@ def mark_sent(
     timeline as an outbound email (notes: the subject; by: who caused it, or the system)."""
     if not sent:
         return
-    system = _system_user(session)
+    system = system_user(session).id
     # One statement for the whole batch: each row's own message id comes from the arrays.
     session.execute(
         sa.text(

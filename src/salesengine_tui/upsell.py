@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .db.models import END_OF_LIFE_RESOLUTION
+from .users import system_user
 
 PIPELINE = "Residential Replacements"
 
@@ -123,10 +124,8 @@ def sync(session: Session, *, now: datetime, limit: int = 10_000) -> UpsellRepor
     ids = [row.id for row in created]
     session.execute(sa.text(_HISTORY), {"ids": ids, "now": now})
     notified = session.execute(sa.text(_NOTIFY), {"ids": ids, "now": now}).all()
-    system_user = session.execute(
-        sa.text("SELECT id FROM users WHERE role = 'system' ORDER BY created_at LIMIT 1")
-    ).scalar_one()
+    system = system_user(session).id
     emailed = session.execute(
-        sa.text(_EMAIL), {"ids": ids, "now": now, "system_user": system_user}
+        sa.text(_EMAIL), {"ids": ids, "now": now, "system_user": system}
     ).all()
     return UpsellReport(len(created), len(notified), len(emailed))
