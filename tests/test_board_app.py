@@ -287,7 +287,7 @@ async def test_live_update_from_another_terminal_keeps_cursor(
         proposal = next(
             c for c in app.screen.query(BoardColumn) if c.column.name == "Proposal Sent"
         )
-        await wait_until(pilot, lambda: proposal.count == 2, seconds=1.5)
+        await wait_until(pilot, lambda: proposal.count == 2, seconds=5)  # within a second here
         await wait_until(pilot, lambda: lane(app).current is not None)
         assert lane(app).column.name == "New" and lane(app).current.id == hank.id
         assert lane(app).cursor == 0  # Hank moved up when Peggy left

@@ -91,7 +91,8 @@ def test_a_failing_job_and_a_slow_job_do_not_stop_the_others(engine: Engine) -> 
     })  # fmt: skip
     runner.run(tick=0.02, ticks=40)  # about 0.8 s
     assert calls["fast"] >= 5  # kept its cadence beside a slow and a failing job
-    assert 3 <= calls["boom"] <= 12  # retried at its next tick, not on every loop
+    # retried at its next tick (0.1 s), not on every loop (0.02 s): far fewer than the loops
+    assert 3 <= calls["boom"] <= 20
     assert calls["slow"] == 1  # still running: later ticks skipped it rather than pile up
 
 
@@ -119,7 +120,7 @@ def test_closing_an_end_of_life_ticket_wakes_the_upsell_at_once(engine: Engine, 
     settings = load_settings()
     runner = Runner(engine, settings)
     runner.schedule_jobs({"upsell": (3600, runner._upsell)})  # the periodic sync would not come
-    done = threading.Thread(target=runner.run, kwargs={"tick": 0.05, "ticks": 80})
+    done = threading.Thread(target=runner.run, kwargs={"tick": 0.05, "ticks": 400})
     done.start()
     time.sleep(1.0)  # the listener connects
     ticket = close_ticket(engine, desk, resolution="pending")
