@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("number", type=_positive_int)
     close.add_argument("--resolution", required=True, help='e.g. "Equipment End of Life"')
 
+    seg = sub.add_parser("segments", help="segments: count or show who an expression matches")
+    seg_sub = seg.add_subparsers(dest="segments_command", metavar="ACTION", required=True)
+    for action, text in (("count", "how many customers match"), ("show", "the first matches")):
+        one = seg_sub.add_parser(action, help=text)
+        one.add_argument("expression", help='e.g. "equipment.age > 10 and last_service > 6mo"')
+
     unsub = sub.add_parser(
         "unsubscribe", help="opt an email address out of all email (every customer with it)"
     )
@@ -323,6 +329,32 @@ def cmd_tickets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_segments(args: argparse.Namespace) -> int:
+    from . import segments
+    from .display import safe_text
+
+    try:
+        definition = segments.parse(args.expression)
+    except segments.SegmentError as exc:
+        # Point at the place, under the expression as typed.
+        print(f"  {args.expression}\n  {' ' * exc.position}^", file=sys.stderr)
+        raise
+    engine = _engine(args)
+    try:
+        with session_scope(engine) as session:
+            now = Clock().now()
+            total = segments.count(session, definition, now=now)
+            print(f"{total:,} customers match: {segments.to_text(definition)}")
+            if args.segments_command == "show":
+                table = Table("name", "email", "status", box=None)
+                for member in segments.preview(session, definition, now=now):
+                    table.add_row(safe_text(member.name), safe_text(member.email), member.status)
+                Console(highlight=False).print(table)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
     from .outbox import unsubscribe
 
@@ -347,6 +379,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "leads": cmd_leads,
     "unsubscribe": cmd_unsubscribe,
     "tickets": cmd_tickets,
+    "segments": cmd_segments,
 }
 
 
