@@ -17,7 +17,16 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from .db.models import Customer, CustomerStatus, Equipment, Estimate, Ticket, TicketStatus, User
+from .db.models import (
+    Customer,
+    CustomerStatus,
+    DealStage,
+    Equipment,
+    Estimate,
+    Ticket,
+    TicketStatus,
+    User,
+)
 from .db.text_search import contains
 from .errors import UserError
 
@@ -54,9 +63,11 @@ FIELDS: dict[str, Field] = {
         Field("opted_out", Kind.boolean, "yes or no"),
         Field("customer_for", Kind.months, "time since the customer was created"),
         Field("equipment.age", Kind.number, "age of any unit, in years"),
+        Field("all_equipment.age", Kind.number, "age of every unit, in years (has units)"),
         Field("equipment.kind", Kind.text, "kind of any unit (Central AC, Furnace, ...)"),
         Field("last_service", Kind.months, "time since the last closed ticket (never: forever)"),
         Field("open_estimates", Kind.number, "how many open estimates"),
+        Field("open_value", Kind.number, "total value of open estimates, in dollars"),
         Field("last_interaction", Kind.months, "time since the last interaction (never: forever)"),
     )
 }
@@ -262,6 +273,34 @@ def to_text(definition: Definition, *, top: bool = True) -> str:
     return inner if top else f"({inner})"
 
 
+def to_json(definition: Definition) -> dict[str, object]:
+    """The stored form (a saved segment's JSONB): the tree, values as typed."""
+    if isinstance(definition, Condition):
+        return {"field": definition.field, "op": definition.op, "value": definition.value}
+    return {"join": definition.join, "items": [to_json(item) for item in definition.items]}
+
+
+def from_json(data: object) -> Definition:
+    """Back from storage, checked again through the same rules as typed input."""
+    if not isinstance(data, dict):
+        raise SegmentError("a stored segment is not a condition or a group")
+    if "items" in data:
+        join = data.get("join")
+        items = data.get("items")
+        if join not in ("and", "or") or not isinstance(items, list) or not items:
+            raise SegmentError("a stored group needs 'and' or 'or' and at least one item")
+        return Group(join, tuple(from_json(item) for item in items))
+    value = data.get("value")
+    if isinstance(value, bool):
+        raw = "yes" if value else "no"
+    elif isinstance(value, int | float):
+        field = FIELDS.get(str(data.get("field")))
+        raw = f"{value}mo" if field is not None and field.kind is Kind.months else f"{value}"
+    else:
+        raw = str(value)
+    return condition(str(data.get("field")), str(data.get("op")), raw)
+
+
 # --- compiling -------------------------------------------------------------------------------
 
 
@@ -290,6 +329,17 @@ def _text(column: sa.ColumnElement[str], op: str, value: str) -> sa.ColumnElemen
     return same if op == "=" else sa.or_(column.is_(None), ~same)
 
 
+def _unit_age(op: str, years: float, now: datetime) -> sa.ColumnElement[bool]:
+    """ "this unit's age OP N years", on one equipment row."""
+    if op in ("=", "!="):
+        age = sa.func.date_part("year", sa.func.age(sa.literal(now.date()), Equipment.installed_on))
+        return _compare(age, op, years)
+    # older than N years: installed before the date N years ago (an index range)
+    installed = now.date() - timedelta(days=round(years * 365.25))
+    flipped = {">": "<", ">=": "<=", "<": ">", "<=": ">="}[op]
+    return _compare(Equipment.installed_on, flipped, installed)
+
+
 def compile_condition(c: Condition, now: datetime) -> sa.ColumnElement[bool]:
     field, op, value = FIELDS[c.field], c.op, c.value
     if c.field == "status":
@@ -306,19 +356,15 @@ def compile_condition(c: Condition, now: datetime) -> sa.ColumnElement[bool]:
         return Customer.email_opt_out if (value is True) == (op == "=") else ~Customer.email_opt_out
     if c.field == "customer_for":
         return _since(Customer.created_at, op, float(value), now)
-    if c.field == "equipment.age":
-        years = float(value)
-        # "age OP N years" for any unit: installed before/after the date N years ago.
-        installed = now.date() - timedelta(days=round(years * 365.25))
-        flipped = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}[op]
-        if op in ("=", "!="):
-            age = sa.func.date_part(
-                "year", sa.func.age(sa.literal(now.date()), Equipment.installed_on)
-            )
-            unit = _compare(age, op, years)
-        else:
-            unit = _compare(Equipment.installed_on, flipped, installed)
-        return sa.exists().where(Equipment.customer_id == Customer.id, unit)
+    if c.field in ("equipment.age", "all_equipment.age"):
+        unit = _unit_age(op, float(value), now)
+        if c.field == "equipment.age":
+            return sa.exists().where(Equipment.customer_id == Customer.id, unit)
+        # every unit: has units, and none that fails the condition
+        return sa.and_(
+            sa.exists().where(Equipment.customer_id == Customer.id),
+            ~sa.exists().where(Equipment.customer_id == Customer.id, ~unit),
+        )
     if c.field == "equipment.kind":
         unit = _text(Equipment.kind, op if op != "!=" else "=", str(value))
         found = sa.exists().where(Equipment.customer_id == Customer.id, unit)
@@ -332,17 +378,16 @@ def compile_condition(c: Condition, now: datetime) -> sa.ColumnElement[bool]:
         recent = _since(last, op, float(value), now)
         # never serviced counts as "a long time ago"
         return sa.or_(recent, last.is_(None)) if op in (">", ">=") else recent
-    if c.field == "open_estimates":
-        from .db.models import DealStage
-
-        count = (
-            sa.select(sa.func.count())
+    if c.field in ("open_estimates", "open_value"):
+        figure = sa.func.count() if c.field == "open_estimates" else sa.func.sum(Estimate.amount)
+        open_figure = (
+            sa.select(sa.func.coalesce(figure, 0))
             .select_from(Estimate)
             .join(DealStage, DealStage.id == Estimate.stage_id)
             .where(Estimate.customer_id == Customer.id, ~DealStage.is_won, ~DealStage.is_lost)
             .scalar_subquery()
         )
-        return _compare(count, op, float(value))
+        return _compare(open_figure, op, value)
     if c.field == "last_interaction":
         recent = _since(Customer.last_interaction_at, op, float(value), now)
         never = Customer.last_interaction_at.is_(None)

@@ -22,7 +22,7 @@ from .enums import (  # noqa: E402
     UserRole,
 )
 from .operations import Customer, Equipment, Estimate, Ticket, User  # noqa: E402
-from .platform import EmailOutbox, JobRun, Notification, Segment  # noqa: E402
+from .platform import Blast, EmailOutbox, JobRun, Notification, Segment  # noqa: E402
 from .sales import (  # noqa: E402
     CustomerInteraction,
     CustomerStatusChange,
@@ -35,6 +35,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "END_OF_LIFE_RESOLUTION",
+    "Blast",
     "Customer",
     "CustomerInteraction",
     "CustomerStatus",

@@ -118,6 +118,35 @@ class Segment(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_column=timestamptz())
 
 
+class Blast(SQLModel, table=True):
+    """One email blast to a segment: what was sent, to how many, and who was left out and why."""
+
+    __tablename__ = "blasts"
+    __table_args__ = (sa.Index("ix_blasts_created_at", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
+    # The same content to the same segment on the same day is one blast (a second send finds it).
+    content_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False, unique=True))
+    segment_id: uuid.UUID | None = Field(
+        default=None, sa_column=fk("segments.id", ondelete="SET NULL")
+    )
+    segment_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    definition: dict[str, Any] = Field(sa_column=sa.Column(JSONB, nullable=False))
+    subject: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    recipients: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    excluded: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+    created_by: uuid.UUID | None = Field(
+        default=None, sa_column=fk("users.id", ondelete="SET NULL")
+    )
+    created_at: datetime | None = Field(default=None, sa_column=timestamptz())
+
+
 class JobRun(SQLModel, table=True):
     __tablename__ = "job_runs"
     __table_args__ = (sa.Index("ix_job_runs_job_started", "job", "started_at"),)
