@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .users import system_user
+from .validation import EMAIL_MAX, EMAIL_SQL_PATTERN
 
 MAX_PER_ENTRY = 3
 
@@ -59,7 +60,7 @@ WITH candidates AS (
 
 # Who can be emailed: a plausible address, not opted out, not suppressed by the provider.
 _EMAILABLE = (
-    r"coalesce(email, '') ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' "
+    f"coalesce(email, '') ~ '{EMAIL_SQL_PATTERN}' AND length(email) <= {EMAIL_MAX} "
     "AND NOT email_opt_out AND email_suppressed_at IS NULL"
 )
 

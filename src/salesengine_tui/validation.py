@@ -9,6 +9,9 @@ from .errors import UserError
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 # Deliberately plain: one @, a dot in the domain, no spaces or control characters.
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+# The same rule for PostgreSQL's `~`, where set-based SQL decides who can be emailed.
+EMAIL_SQL_PATTERN = r"^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$"
+EMAIL_MAX = 254
 
 
 def require_text(value: str | None, field: str, *, max_len: int = 500) -> str:
@@ -34,7 +37,7 @@ def email(value: str | None, field: str = "email") -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    if not _EMAIL.match(text) or len(text) > 254:
+    if not _EMAIL.match(text) or len(text) > EMAIL_MAX:
         raise UserError(f"{field} {text!r} is not a valid email address")
     return text
 
