@@ -98,14 +98,16 @@ def _placeholders(now: datetime) -> dict[str, tuple[str, sa.ColumnElement[str]]]
     owner = sa.select(User.name).where(User.id == Customer.owner_id).scalar_subquery()
     first = sa.func.split_part(sa.func.btrim(Customer.name), " ", 1)
     return {
-        "first_name": ("the first word of the name", sa.func.coalesce(sa.func.nullif(first, ""), "there")),
+        "first_name": ("the first word of the name",
+                       sa.func.coalesce(sa.func.nullif(first, ""), "there")),
         "name": ("the customer's name", Customer.name),
         "city": ("the city", sa.func.coalesce(Customer.city, "")),
         "equipment_age": (
             "the oldest unit's age in years",
             sa.func.coalesce(sa.cast(sa.cast(age, sa.Integer), sa.Text), "?"),
         ),
-        "equipment_kind": ("the oldest unit's kind", sa.func.coalesce(sa.func.lower(kind), "system")),
+        "equipment_kind": ("the oldest unit's kind",
+                           sa.func.coalesce(sa.func.lower(kind), "system")),
         "owner_name": ("the customer's rep", sa.func.coalesce(owner, "The team")),
     }  # fmt: skip
 

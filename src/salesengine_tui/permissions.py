@@ -33,5 +33,6 @@ def allowed(actor: Actor, action: Action) -> bool:
 def require(actor: Actor, action: Action) -> None:
     if not allowed(actor, action):
         raise PermissionDenied(
-            f"only managers may {action.value}; {actor.name} ({actor.login}) is a {actor.role.value}"
+            f"only managers may {action.value}; "
+            f"{actor.name} ({actor.login}) is a {actor.role.value}"
         )

@@ -113,7 +113,7 @@ def save(
             sa.insert(Segment)
             .values(
                 name=name, definition=stored, created_by=actor.id, created_at=now, updated_at=now
-            )  # fmt: skip
+            )
             .returning(Segment.id)
         )
     else:
