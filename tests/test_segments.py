@@ -150,3 +150,25 @@ def test_cli_count_show_and_errors(engine: Engine, db_url, desk: Desk, capsys) -
     )
     assert code == 1 and "'ten' is not a number" in err
     assert "\n" + " " * 18 + "^\n" in err  # under the 't' of "ten", as typed
+
+
+def test_cli_list_and_export_saved_segments(engine: Engine, db_url, desk: Desk, capsys) -> None:
+    from test_cli import _url, run
+
+    from salesengine_tui import saved_segments
+    from salesengine_tui.users import Actor
+
+    seed(engine, desk)
+    with Session(engine) as s:
+        saved_segments.save(s, "Dallas [bold]old[/]", segments.parse("city = dallas"),
+                            actor=Actor.of(desk.manager), now=FIXED_NOW)  # fmt: skip
+        s.commit()
+    url = _url(db_url)
+    code, out, _ = run(capsys, "--database-url", url, "segments", "list")
+    assert code == 0 and "Dallas [bold]old[/]" in out and "city = dallas" in out
+    code, out, _ = run(capsys, "--database-url", url, "segments", "count", "dallas [BOLD]old[/]")
+    assert code == 0 and "2 customers match: city = dallas  (saved segment" in out
+    code, out, err = run(capsys, "--database-url", url, "segments", "export", "Dallas [bold]old[/]")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 3 and "exported 2 customers" in err
+    assert {line.split(",")[0] for line in lines[1:]} == {"Old Unit Owner", "New Unit Owner"}

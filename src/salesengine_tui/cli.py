@@ -89,11 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("number", type=_positive_int)
     close.add_argument("--resolution", required=True, help='e.g. "Equipment End of Life"')
 
-    seg = sub.add_parser("segments", help="segments: count or show who an expression matches")
+    seg = sub.add_parser("segments", help="segments: list saved ones; count, show or export one")
     seg_sub = seg.add_subparsers(dest="segments_command", metavar="ACTION", required=True)
-    for action, text in (("count", "how many customers match"), ("show", "the first matches")):
+    seg_sub.add_parser("list", help="the saved segments with their definitions")
+    for action, text in (
+        ("count", "how many customers match"),
+        ("show", "the first matches"),
+        ("export", "write the matching customers as CSV to standard output"),
+    ):
         one = seg_sub.add_parser(action, help=text)
-        one.add_argument("expression", help='e.g. "equipment.age > 10 and last_service > 6mo"')
+        one.add_argument(
+            "segment",
+            metavar="NAME-OR-EXPRESSION",
+            help='a saved segment\'s name, or e.g. "equipment.age > 10 and last_service > 6mo"',
+        )
 
     unsub = sub.add_parser(
         "unsubscribe", help="opt an email address out of all email (every customer with it)"
@@ -330,21 +339,34 @@ def cmd_tickets(args: argparse.Namespace) -> int:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
-    from . import segments
+    from . import lead_import, saved_segments, segments
     from .display import safe_text
 
-    try:
-        definition = segments.parse(args.expression)
-    except segments.SegmentError as exc:
-        # Point at the place, under the expression as typed.
-        print(f"  {args.expression}\n  {' ' * exc.position}^", file=sys.stderr)
-        raise
     engine = _engine(args)
     try:
         with session_scope(engine) as session:
+            if args.segments_command == "list":
+                table = Table("name", "definition", "by", box=None)
+                for saved in saved_segments.list_saved(session):
+                    table.add_row(safe_text(saved.name), safe_text(saved.text),
+                                  safe_text(saved.created_by))  # fmt: skip
+                Console(highlight=False).print(table)
+                return 0
+            try:
+                definition, name = saved_segments.resolve(session, args.segment)
+            except segments.SegmentError as exc:
+                # Point at the place, under the expression as typed.
+                print(f"  {args.segment}\n  {' ' * exc.position}^", file=sys.stderr)
+                raise
             now = Clock().now()
+            if args.segments_command == "export":
+                where = segments.compile_definition(definition, now)
+                count = lead_import.export_customers(session, sys.stdout, where=where)
+                print(f"exported {count:,} customers", file=sys.stderr)
+                return 0
             total = segments.count(session, definition, now=now)
-            print(f"{total:,} customers match: {segments.to_text(definition)}")
+            saved = f"  (saved segment {name!r})" if name else ""
+            print(f"{total:,} customers match: {segments.to_text(definition)}{saved}")
             if args.segments_command == "show":
                 table = Table("name", "email", "status", box=None)
                 for member in segments.preview(session, definition, now=now):

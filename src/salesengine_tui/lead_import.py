@@ -299,8 +299,15 @@ def _is_phone(text: str) -> bool:
     return text.startswith("+") and text[1:].isdigit()
 
 
-def export_customers(session: Session, out: TextIO, *, status: CustomerStatus | None) -> int:
-    """Write customers (all, or one status) as CSV to `out`, streamed; returns the count."""
+def export_customers(
+    session: Session,
+    out: TextIO,
+    *,
+    status: CustomerStatus | None = None,
+    where: sa.ColumnElement[bool] | None = None,
+) -> int:
+    """Write customers (all, one status, or a segment's `where`) as CSV to `out`, streamed;
+    returns the count."""
     owner = sa.orm.aliased(User)
     stmt = (
         sa.select(
@@ -322,6 +329,8 @@ def export_customers(session: Session, out: TextIO, *, status: CustomerStatus | 
     )
     if status is not None:
         stmt = stmt.where(Customer.status == status)
+    if where is not None:
+        stmt = stmt.where(where)
     writer = csv.writer(out)
     writer.writerow(EXPORT_HEADER)
     count = 0
