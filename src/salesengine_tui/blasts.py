@@ -98,18 +98,22 @@ def _placeholders(now: datetime) -> dict[str, tuple[str, sa.ColumnElement[str]]]
     owner = sa.select(User.name).where(User.id == Customer.owner_id).scalar_subquery()
     first = sa.func.split_part(sa.func.btrim(Customer.name), " ", 1)
     return {
-        "first_name": ("the first word of the name",
-                       sa.func.coalesce(sa.func.nullif(first, ""), "there")),
+        "first_name": (
+            "the first word of the name",
+            sa.func.coalesce(sa.func.nullif(first, ""), "there"),
+        ),
         "name": ("the customer's name", Customer.name),
         "city": ("the city", sa.func.coalesce(Customer.city, "")),
         "equipment_age": (
             "the oldest unit's age in years",
             sa.func.coalesce(sa.cast(sa.cast(age, sa.Integer), sa.Text), "?"),
         ),
-        "equipment_kind": ("the oldest unit's kind",
-                           sa.func.coalesce(sa.func.lower(kind), "system")),
+        "equipment_kind": (
+            "the oldest unit's kind",
+            sa.func.coalesce(sa.func.lower(kind), "system"),
+        ),
         "owner_name": ("the customer's rep", sa.func.coalesce(owner, "The team")),
-    }  # fmt: skip
+    }
 
 
 PLACEHOLDER_NAMES = ("first_name", "name", "city", "equipment_age", "equipment_kind", "owner_name")
@@ -438,3 +442,11 @@ def recent(session: Session, *, limit: int = 10) -> list[BlastSummary]:
         segment = name or segments.to_text(segments.from_json(definition))
         out.append(BlastSummary(bid, subject, segment, recipients, by, created))
     return out
+
+
+def content_of(session: Session, blast_id: uuid.UUID) -> tuple[str, str]:
+    """A past blast's subject and body, to start a new one from."""
+    row = session.execute(sa.select(Blast.subject, Blast.body).where(Blast.id == blast_id)).first()
+    if row is None:
+        raise UserError("that blast is gone")
+    return row[0], row[1]

@@ -58,6 +58,14 @@ def safe_text(
     return Text(visible(str(value)), style=style, justify=justify, end="")
 
 
+def safe_lines(value: str) -> Text:
+    """Like `safe_text`, for text with lines (an email body): newlines and tabs kept, every
+    other control character made visible, never markup."""
+    return Text(
+        "\n".join(visible(line.replace("\t", "    ")) for line in value.split("\n")), end=""
+    )
+
+
 def money(amount: Decimal | int | float | None) -> str:
     """Whole dollars with thousands separators: `$12,345`, `-$40`."""
     if amount is None:

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from ..activity import ActivityItem
+from ..blasts import DryRun, Progress, Rendered, Sent
 from ..board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
 from ..customers import StatusSourceBreakdown
 from ..leads import LeadQuery, Person
 from ..pipeline import PipelineInfo, PipelineOverview
+from ..saved_segments import Saved
+from ..segments import Member
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,39 @@ class LeadsChanged(Message):
 @dataclass
 class SegmentsLoaded(Message):
     breakdown: StatusSourceBreakdown
+
+
+@dataclass
+class SegmentCounted(Message):
+    generation: int  # which edit this count belongs to (older ones are dropped)
+    total: int
+    members: list[Member]
+    elapsed: float
+
+
+@dataclass
+class SegmentSaved(Message):
+    what: str  # save | rename | duplicate | delete
+    saved: Saved | None  # None: deleted
+    name: str
+
+
+@dataclass
+class BlastChecked(Message):
+    dry: DryRun
+    rendered: list[Rendered]
+    problem: str | None  # what is wrong with the template, if anything
+    unready: str | None = None  # why sending would be refused (compliance not set up)
+
+
+@dataclass
+class BlastQueued(Message):
+    sent: Sent
+
+
+@dataclass
+class BlastProgress(Message):
+    progress: Progress
 
 
 @dataclass
