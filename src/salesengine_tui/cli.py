@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=_positive_int, default=5000)
     seed.add_argument("--seed", type=int, default=42)
 
-    users = sub.add_parser("users", help="users: add, list")
+    users = sub.add_parser("users", help="users: add, list, ssh-key")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = users_sub.add_parser("add", help="add a user")
     add.add_argument("login")
@@ -82,6 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["rep", "manager", "technician"])
     add.add_argument("--email")
     users_sub.add_parser("list", help="list users")
+    key = users_sub.add_parser(
+        "ssh-key", help="SSH keys that open the app as one user (managers over SSH)"
+    )
+    key_sub = key.add_subparsers(dest="ssh_key_command", metavar="ACTION", required=True)
+    key_add = key_sub.add_parser(
+        "add", help="let the public key in KEYFILE open the app as LOGIN, and nothing else"
+    )
+    key_add.add_argument("login")
+    key_add.add_argument("keyfile", type=Path, help="the public key, e.g. id_ed25519.pub")
+    key_list = key_sub.add_parser("list", help="keys mapped to users")
+    key_remove = key_sub.add_parser("remove", help="remove a user's keys, or one key")
+    key_remove.add_argument("key", metavar="LOGIN|FINGERPRINT", help="a login or SHA256:...")
+    for action in (key_add, key_list, key_remove):
+        action.add_argument(
+            "--authorized-keys",
+            metavar="PATH",
+            type=Path,
+            help="default: ~/.ssh/authorized_keys of the account running this",
+        )
 
     tickets = sub.add_parser("tickets", help="tickets: close one (as the operations side does)")
     tickets_sub = tickets.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
@@ -161,12 +180,20 @@ def _run_tui(args: argparse.Namespace, login: str | None, engine: Engine) -> int
     login = login or settings.user or getpass.getuser()
     with session_scope(engine) as session:
         actor = Actor.of(get_by_login(session, login))
+    _require_terminal()
     # Textual is imported only once we know the app will open (fast, clean failures).
     from .app import SalesEngineApp
     from .context import AppContext
 
     SalesEngineApp(AppContext(engine=engine, clock=Clock(), settings=settings, actor=actor)).run()
     return 0
+
+
+def _require_terminal() -> None:
+    # Textual reads keys from stdin and draws on stderr. Without a terminal (`ssh host` with no
+    # pty, or sftp to a forced command) it would draw into a pipe and outlive the client.
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UserError("the app needs a terminal (over SSH, connect with `ssh -t`)")
 
 
 def cmd_open(args: argparse.Namespace) -> int:
@@ -180,6 +207,9 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .db.demo import database_is_empty
 
+    # The demo's blasts need the compliance settings to send; a real install sets its own.
+    os.environ.setdefault("SALESENGINE_COMPANY_POSTAL_ADDRESS", "100 Demo Way, Dallas TX 75201")
+    os.environ.setdefault("SALESENGINE_UNSUBSCRIBE_URL", "https://example.com/unsubscribe")
     engine = _engine(args, auto_migrate=True)
     try:
         if database_is_empty(engine):
@@ -250,6 +280,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     from .display import safe_text
     from .users import add_user, list_users
 
+    if args.users_command == "ssh-key":
+        return cmd_ssh_key(args)
     engine = _engine(args)
     try:
         with session_scope(engine) as session:
@@ -271,6 +303,66 @@ def cmd_users(args: argparse.Namespace) -> int:
             Console(highlight=False).print(table)
     finally:
         engine.dispose()
+    return 0
+
+
+def cmd_ssh_key(args: argparse.Namespace) -> int:
+    from . import ssh_keys
+    from .display import visible
+    from .settings import default_config_file
+
+    path = args.authorized_keys or ssh_keys.default_authorized_keys()
+    if args.ssh_key_command == "add":
+        config = args.config.absolute() if args.config is not None else None
+        engine = _engine(args)  # the user must exist in the database the key will open
+        try:
+            with session_scope(engine) as session:
+                key, outcome = ssh_keys.add_for_user(
+                    session,
+                    path,
+                    args.keyfile,
+                    args.login,
+                    executable=ssh_keys.default_executable(),
+                    config=config,
+                )
+        finally:
+            engine.dispose()
+        said = f"key {key.fingerprint} ({key.type}) for {args.login}"
+        print(
+            {
+                "added": f"added {said} to {path}",
+                "replaced": f"updated {said} in {path}",
+                "unchanged": f"nothing to do: {said} is already in {path}",
+            }[outcome]
+        )
+        for warning in ssh_keys.config_warnings(
+            config or default_config_file(),
+            url_from_flag=args.database_url is not None,
+            url_from_env=bool(os.environ.get("SALESENGINE_DATABASE_URL")),
+            config_from_env=config is None and bool(os.environ.get("SALESENGINE_CONFIG_FILE")),
+        ):
+            print(f"salesengine: warning: {warning}", file=sys.stderr)
+        return 0
+    if args.ssh_key_command == "remove":
+        for gone in ssh_keys.remove_keys(path, args.key):
+            print(f"removed key {gone.key.fingerprint} of {gone.login} from {path}")
+        return 0
+    listing = ssh_keys.list_keys(path)
+    # Plain aligned lines, not a table: a fingerprint (what `remove` takes) is never cut or
+    # wrapped to fit the terminal, and each key stays one line for grep.
+    rows = [("login", "type", "fingerprint", "comment")] + [
+        (visible(m.login), m.key.type, m.key.fingerprint, visible(m.key.comment))
+        for m in listing.mapped
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]]))
+    if listing.other:
+        print(
+            f"note: {len(listing.other)} other key(s) in {path} have no SalesEngine command "
+            "and may open a shell on this account",
+            file=sys.stderr,
+        )
     return 0
 
 
