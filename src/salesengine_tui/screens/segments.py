@@ -151,8 +151,7 @@ class SegmentsScreen(SectionScreen):
 
     @on(Input.Submitted, "#segment-text")
     def _text_entered(self) -> None:
-        self.parse_later.flush()
-        self.query_one("#segment-rows", OptionList).focus()
+        self.action_leave_text()
 
     def _text_typed(self, value: str) -> None:
         error_line = self.query_one("#segment-error", Static)
@@ -167,7 +166,8 @@ class SegmentsScreen(SectionScreen):
             parsed = segments.parse(value)
         except segments.SegmentError as error:
             # Under the text box, at the place: the builder keeps the last good segment.
-            caret = " " * (len("Segment ") + 1 + error.position) + "^ "
+            # No-break spaces: a wrapped line's leading spaces would be trimmed away.
+            caret = "\u00a0" * (len("Segment ") + 1 + error.position) + "^\n"
             error_line.update(Content.assemble((caret, "bold"), (str(error), "bold $text-error")))
             return
         error_line.update("")
@@ -189,7 +189,7 @@ class SegmentsScreen(SectionScreen):
         if empty:
             self.total = None
             self.query_one("#segment-count", Static).update(
-                Content("All customers by lead source · a adds a condition, t types one")
+                Content("All customers, by lead source")
             )
             self.set_title_detail(self._name_detail())
             self.set_loading(True)
@@ -221,17 +221,19 @@ class SegmentsScreen(SectionScreen):
         self.total = message.total
         shown = len(message.members)
         more = f" · first {shown} shown" if message.total > shown else ""
-        self.query_one("#segment-count", Static).update(
-            Content.assemble(
-                (f"{plural(message.total, 'customer')} match", "bold"),
-                (f"{more} · counted in {message.elapsed * 1000:,.0f} ms", "dim"),
-            )
+        count_line = self.query_one("#segment-count", Static)
+        count_line.update(
+            Content.assemble((f"{plural(message.total, 'customer')} match", "bold"), (more, "dim"))
         )
-        self.query_one("#segment-preview", SafeTable).replace_rows(
+        count_line.tooltip = f"counted in {message.elapsed * 1000:,.0f} ms"
+        preview = self.query_one("#segment-preview", SafeTable)
+        preview.replace_rows(
             (str(m.id), [safe_text(m.name), safe_text(m.email, empty="—"), m.status])
             for m in message.members
         )
-        self.set_title_detail(self._name_detail(), f"{number(message.total)} customers")
+        # A table shown again after being hidden keeps stale column widths until laid out.
+        preview.refresh(layout=True)
+        self.set_title_detail(self._name_detail(), plural(message.total, "customer"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="segments-load")
     def _load_sources(self) -> None:
@@ -245,7 +247,9 @@ class SegmentsScreen(SectionScreen):
         breakdown = message.breakdown
         rows = [(f"source:{i}", _cells(s)) for i, s in enumerate(breakdown.sources)]
         rows.append((TOTAL_KEY, _cells(breakdown.all_customers, label="All customers")))
-        self.query_one("#sources", SafeTable).replace_rows(rows)
+        sources = self.query_one("#sources", SafeTable)
+        sources.replace_rows(rows)
+        sources.refresh(layout=True)  # see _counted
         self.set_loading(False)
         if self.definition is None:
             self.set_title_detail(
@@ -325,6 +329,7 @@ class SegmentsScreen(SectionScreen):
 
     def action_leave_text(self) -> None:
         self.parse_later.flush()
+        self.query_one("#segment-text", Input).cursor_position = 0  # show it from the start
         self.query_one("#segment-rows", OptionList).focus()
 
     def action_clear(self) -> None:
@@ -415,7 +420,8 @@ class SegmentsScreen(SectionScreen):
             self.saved = message.saved
             self.notify(f"{done[message.what]} “{message.saved.name}”", markup=False)
         self.set_title_detail(
-            self._name_detail(), *([f"{number(self.total)} customers"] if self.total else [])
+            self._name_detail(),
+            *([plural(self.total, "customer")] if self.total is not None else []),
         )
 
     def action_open_saved(self) -> None:
@@ -475,12 +481,13 @@ def _key(path: segment_tree.Path) -> str:
 
 
 def _row_label(row: segment_tree.Row) -> Text:
-    indent = "  " * row.depth
+    # The indent is its own span: the option list trims leading spaces of plain text.
+    indent = ("  " * row.depth, "dim")
     if isinstance(row.item, segments.Group):
         word = "ALL" if row.item.join == "and" else "ANY"
         what = "Match" if not row.path else "└ match"
         return Text.assemble(indent, (f"{what} {word} of", "bold"), end="")
-    return Text.assemble(indent, "• ", segments.to_text(row.item), end="")
+    return Text.assemble(indent, ("• ", "dim"), segments.to_text(row.item), end="")
 
 
 def _cells(counts: customers.SourceCounts, *, label: str | None = None) -> list[object]:
