@@ -132,15 +132,20 @@ def facts(engine: Engine) -> list[Facts]:
             service.get(cid),
             *opened.get(cid, (0, Decimal(0))),
             last,
-        )  # fmt: skip
+        )
         for cid, status, source, owner, city, postal, email, opted, created, last in customers
     ]
 
 
 def _cmp(a: object, op: str, b: object) -> bool:
     return {
-        "=": a == b, "!=": a != b, ">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b,
-    }[op]  # fmt: skip
+        "=": a == b,
+        "!=": a != b,
+        ">": a > b,
+        ">=": a >= b,
+        "<": a < b,
+        "<=": a <= b,
+    }[op]
 
 
 def _text(value: str | None, op: str, wanted: str) -> bool:
@@ -220,7 +225,7 @@ def _value(field: segments.Field) -> st.SearchStrategy[str]:
             return st.sampled_from(["0", "500", "7300", "15000", "100000"])
         return st.integers(0, 30).map(str)
     pool = {"city": CITIES, "lead_source": SOURCES, "owner": ["dana", "sam", "DANA"],
-            "postal_code": ["75201", "7520"], "equipment.kind": KINDS + ["furn", "AC"]}  # fmt: skip
+            "postal_code": ["75201", "7520"], "equipment.kind": [*KINDS, "furn", "AC"]}  # fmt: skip
     return st.sampled_from([p for p in pool.get(field.name, ["x"]) if p] + ["%", "_", "'"])
 
 
