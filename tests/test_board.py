@@ -39,9 +39,9 @@ N = 250  # more than two blocks of a column
 @pytest.fixture
 def filled(engine: Engine) -> dict[str, object]:
     """N estimates in Residential 'New' (entered one hour apart, amounts and names varied),
-    two in 'Proposal Sent', owned by two reps."""
+    two in 'Proposal Sent', owned by two managers (reps may move only their own)."""
     with Session(engine, expire_on_commit=False) as session:
-        ann = add_user(session, "ann", name="Ann Lee", n=1)
+        ann = add_user(session, "ann", name="Ann Lee", role=UserRole.manager, n=1)
         bob = add_user(session, "bob", name="Bob Ray", role=UserRole.manager, n=2)
         stages = stages_of(session, "Residential Replacements")
         for i in range(N):

@@ -10,6 +10,7 @@ from factories import (
     Desk,
     add_customer,
     add_estimate,
+    add_user,
     app_context,
     days_before,
     stages_of,
@@ -22,7 +23,7 @@ from salesengine_tui import board
 from salesengine_tui.app import SalesEngineApp
 from salesengine_tui.clock import FixedClock
 from salesengine_tui.db.engine import session_scope
-from salesengine_tui.db.models import Estimate, EstimateStageHistory
+from salesengine_tui.db.models import Estimate, EstimateStageHistory, UserRole
 from salesengine_tui.screens.card_detail import CardDetailScreen
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.lost_reason import LostReasonScreen
@@ -31,6 +32,11 @@ from salesengine_tui.users import Actor
 from salesengine_tui.widgets.board_column import BoardColumn
 
 SIZE = (120, 40)
+
+
+def other_manager(session: Session) -> Actor:
+    """A second manager (a rep may move only their own and unassigned deals)."""
+    return Actor.of(add_user(session, "mia", name="Mia Park", role=UserRole.manager))
 
 
 def make_app(engine: Engine, clock: FixedClock, desk: Desk, **settings: object) -> SalesEngineApp:
@@ -240,10 +246,10 @@ async def test_someone_else_moved_it_first(engine: Engine, clock: FixedClock, de
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         card = lane(app).current
-        with session_scope(engine) as s:  # Sam, in another terminal
+        with session_scope(engine) as s:  # Mia, another manager, in another terminal
             board.move(
                 s,
-                Actor.of(desk.rep),
+                other_manager(s),
                 card.id,
                 expected_version=card.version,
                 to_stage_id=stages_of(s, "Residential Replacements")["Negotiation"].id,
@@ -251,9 +257,9 @@ async def test_someone_else_moved_it_first(engine: Engine, clock: FixedClock, de
             )
         await pilot.press("shift+right")
         await settle(pilot)
-        assert stage_of(engine, card.id)[0] == "Negotiation"  # Sam's move stands
+        assert stage_of(engine, card.id)[0] == "Negotiation"  # Mia's move stands
         toast = "".join(str(t.render()) for t in app.screen.query("Toast"))
-        assert "Sam Ortiz changed this estimate first" in toast and "Negotiation" in toast
+        assert "Mia Park changed this estimate first" in toast and "Negotiation" in toast
         assert history_count(engine, card.id) == 2
         # the board now shows the card where it is, with the cursor on it
         assert lane(app).column.name == "Negotiation" and lane(app).current.id == card.id
@@ -277,7 +283,7 @@ async def test_live_update_from_another_terminal_keeps_cursor(
         with session_scope(engine) as s:  # another terminal moves Peggy, above the cursor
             board.move(
                 s,
-                Actor.of(desk.rep),
+                other_manager(s),
                 peggy.id,
                 expected_version=peggy.version,
                 to_stage_id=stages_of(s, "Residential Replacements")["Proposal Sent"].id,

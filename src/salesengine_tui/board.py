@@ -21,6 +21,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from . import permissions
 from .customers import record_status_change
 from .db.models import (
     Customer,
@@ -449,12 +450,14 @@ def move(
             Estimate.customer_id,
             DealStage.pipeline_id,
             DealStage.name,
+            Estimate.owner_id,
         )
         .outerjoin(DealStage, DealStage.id == Estimate.stage_id)
         .where(Estimate.id == estimate_id)
     ).one_or_none()
     if current is None:
         raise NotFound("that estimate no longer exists (deleted by someone else)")
+    permissions.require_deal(session, actor, current.owner_id)
     if current.pipeline_id is not None and current.pipeline_id != target.pipeline_id:
         raise UserError("an estimate moves between stages of its own pipeline only")
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from . import validation
+from . import permissions, validation
 from .customers import record_status_change
 from .db.models import (
     Customer,
@@ -366,6 +366,8 @@ def assign(
 ) -> int:
     """Give leads an owner (None: unassign), in one statement; returns how many changed."""
     ids = list(dict.fromkeys(customer_ids))
+    current = session.execute(sa.select(Customer.owner_id).where(Customer.id.in_(ids))).scalars()
+    permissions.require_assign(actor, owner_id, list(current))
     if owner_id is not None:
         owner = session.get(User, owner_id)
         if owner is None or not owner.active or owner.role not in (UserRole.rep, UserRole.manager):

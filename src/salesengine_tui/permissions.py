@@ -7,9 +7,14 @@ reason, before anything is written.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from enum import StrEnum
 
-from .db.models import UserRole
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from .db.models import User, UserRole
 from .errors import PermissionDenied
 from .users import Actor
 
@@ -36,3 +41,32 @@ def require(actor: Actor, action: Action) -> None:
             f"only managers may {action.value}; "
             f"{actor.name} ({actor.login}) is a {actor.role.value}"
         )
+
+
+def _owner_name(session: Session, owner_id: uuid.UUID) -> str:
+    name = session.execute(sa.select(User.name).where(User.id == owner_id)).scalar_one_or_none()
+    return name or "someone else"
+
+
+def require_deal(session: Session, actor: Actor, owner_id: uuid.UUID | None) -> None:
+    """Reps work their own and unassigned deals; managers work every deal."""
+    if allowed(actor, Action.reassign) or owner_id in (None, actor.id):
+        return
+    raise PermissionDenied(
+        f"this deal is {_owner_name(session, owner_id)}'s: a rep works their own and "
+        "unassigned deals (a manager can reassign it)"
+    )
+
+
+def require_assign(
+    actor: Actor, new_owner: uuid.UUID | None, current_owners: Iterable[uuid.UUID | None]
+) -> None:
+    """Managers assign freely; a rep may only take unassigned leads for themselves."""
+    if allowed(actor, Action.reassign):
+        return
+    if new_owner == actor.id and all(o in (None, actor.id) for o in current_owners):
+        return
+    raise PermissionDenied(
+        "only managers may reassign customers or deals; a rep can take unassigned leads "
+        "for themselves"
+    )

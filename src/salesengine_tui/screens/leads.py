@@ -24,6 +24,7 @@ from .. import leads, pipeline, profile
 from ..context import AppContext
 from ..db.engine import session_scope
 from ..display import plural, safe_text
+from ..errors import UserError
 from ..widgets.leads_table import LeadsTable, header_line
 from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
@@ -416,8 +417,16 @@ class LeadsScreen(SectionScreen):
 
     @work(thread=True, exit_on_error=False, group="leads-write")
     def _assign(self, ids: list[uuid.UUID], owner_id: uuid.UUID | None) -> None:
-        with session_scope(self.ctx.engine) as session:
-            changed = leads.assign(session, self.ctx.actor, ids, owner_id, now=self.ctx.clock.now())
+        try:
+            with session_scope(self.ctx.engine) as session:
+                changed = leads.assign(
+                    session, self.ctx.actor, ids, owner_id, now=self.ctx.clock.now()
+                )
+        except UserError as error:  # e.g. a rep giving a lead to someone else
+            self.app.call_from_thread(
+                self.notify, str(error), title="Not assigned", severity="warning", markup=False
+            )
+            return
         self.deliver(LeadsChanged(f"Assigned {plural(changed, 'lead')}", None, clear_marks=True))
 
     @on(LeadsChanged)

@@ -21,7 +21,7 @@ from textual.containers import HorizontalScroll, Vertical
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from .. import board, live, pipeline
+from .. import board, live, permissions, pipeline
 from ..context import AppContext
 from ..db.engine import session_scope
 from ..display import money, plural, visible
@@ -94,6 +94,14 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
         False,
     ),
     ("p", "next_pipeline", "Pipeline", "pipeline.next", "Show the next pipeline", True),
+    (
+        "E",
+        "pipeline_settings",
+        "Stages",
+        "pipeline.settings",
+        "Edit pipelines and stages (managers)",
+        False,
+    ),
 ]
 
 
@@ -316,6 +324,20 @@ class PipelineScreen(SectionScreen):
     def _live_reload(self) -> None:
         self._live_reload_pending = False
         self.reload()
+
+    def action_pipeline_settings(self) -> None:
+        if not permissions.allowed(self.ctx.actor, permissions.Action.edit_pipelines):
+            self.notify(
+                f"Only managers may edit pipelines and stages; you are signed in as a "
+                f"{self.ctx.actor.role.value}.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        from .pipeline_settings import PipelineSettingsScreen
+
+        pipeline_id = self.view.pipeline_id if self.view else None
+        self.app.push_screen(PipelineSettingsScreen(self.ctx, pipeline_id), lambda _: self.reload())
 
     # --- navigation ---------------------------------------------------------------------
 

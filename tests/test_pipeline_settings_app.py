@@ -1,0 +1,73 @@
+"""Pipeline settings in the real app: a rep is told why not; a manager edits a stage, adds one,
+reorders and is stopped from deleting a stage that holds estimates; each checked in the
+database."""
+
+from __future__ import annotations
+
+from factories import Desk, app_context
+from pilot_helpers import settle
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from salesengine_tui import pipeline_admin
+from salesengine_tui.app import SalesEngineApp
+from salesengine_tui.clock import FixedClock
+from salesengine_tui.screens.pipeline_settings import PipelineSettingsScreen, StageForm
+
+SIZE = (120, 40)
+
+
+def stage_rows(engine: Engine, pipeline_id) -> list[tuple[str, int, int | None]]:  # noqa: ANN001
+    with Session(engine) as s:
+        return [
+            (x.name, x.probability, x.rotting_days) for x in pipeline_admin.stages(s, pipeline_id)
+        ]
+
+
+async def test_a_rep_cannot_open_pipeline_settings(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        assert not isinstance(app.screen, PipelineSettingsScreen)
+        assert any("Only managers may edit pipelines" in n.message for n in app._notifications)
+
+
+async def test_a_manager_edits_adds_reorders_and_is_stopped(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PipelineSettingsScreen)
+        pid = screen.pipeline_id
+        before = stage_rows(engine, pid)
+        assert before[0][0] == "New"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, StageForm)
+        await pilot.press("tab", "ctrl+u", *"150", "ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, StageForm)  # refused, with the reason
+        await pilot.press("ctrl+u", *"15", "tab", "ctrl+u", *"9", "ctrl+s")
+        await settle(pilot)
+        assert stage_rows(engine, pid)[0] == ("New", 15, 9)
+        await pilot.press("a", *"Survey [bold]", "enter")
+        await settle(pilot)
+        assert [r[0] for r in stage_rows(engine, pid)][:2] == ["New", "Survey [bold]"]
+        await pilot.press("J")  # the cursor is on the new stage: one place later
+        await settle(pilot)
+        assert [r[0] for r in stage_rows(engine, pid)][1:3] == [before[1][0], "Survey [bold]"]
+        await pilot.press("up", "up", "d")  # New holds estimates
+        await settle(pilot)
+        assert any("holds 2 estimates" in n.message for n in app._notifications)
+        assert [r[0] for r in stage_rows(engine, pid)][0] == "New"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, PipelineSettingsScreen)
