@@ -172,3 +172,128 @@ def test_cli_list_and_export_saved_segments(engine: Engine, db_url, desk: Desk, 
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) == 3 and "exported 2 customers" in err
     assert {line.split(",")[0] for line in lines[1:]} == {"Old Unit Owner", "New Unit Owner"}
+
+
+# The definition of each field, written the plain way (a figure per customer, compared);
+# the compiled SQL takes other shapes for speed and must agree on every operator.
+_FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+_OPEN = """FROM estimates e JOIN deal_stages s ON s.id = e.stage_id
+           WHERE e.customer_id = c.id AND NOT s.is_won AND NOT s.is_lost"""
+
+
+def _definition_sql(field: str, op: str) -> str:
+    if field == "last_service":  # never serviced: a long time ago
+        return f"""coalesce((SELECT max(closed_at) FROM tickets t WHERE t.customer_id = c.id
+                             AND t.status = 'closed'), '-infinity') {_FLIP[op]} :cutoff"""
+    if field == "open_estimates":
+        return f"(SELECT count(*) {_OPEN}) {op} :v"
+    if field == "open_value":
+        return f"(SELECT coalesce(sum(e.amount), 0) {_OPEN}) {op} :v"
+    if field == "all_equipment.age":  # every unit, and at least one
+        return f"""coalesce((SELECT bool_and(installed_on {_FLIP[op]} :installed) FROM equipment e
+                             WHERE e.customer_id = c.id), false)"""
+    assert field == "owner"
+    login = "(SELECT lower(login) FROM users u WHERE u.id = c.owner_id)"
+    return f"{login} = lower(:v)" if op == "=" else f"coalesce({login} <> lower(:v), true)"
+
+
+def _demo(engine: Engine) -> str:
+    """A few hundred demo customers, plus open estimates of 0 dollars and two at once, and
+    a service and a unit exactly at a cutoff below; returns the login of a rep who owns
+    customers."""
+    from salesengine_tui.clock import FixedClock
+    from salesengine_tui.db.demo import seed_demo
+
+    seed_demo(engine, customers=300, seed=7, clock=FixedClock(FIXED_NOW))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                """
+                WITH open_stage AS (SELECT id FROM deal_stages
+                                    WHERE NOT is_won AND NOT is_lost LIMIT 1),
+                     picked AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM customers)
+                INSERT INTO estimates (customer_id, title, amount, status, stage_id,
+                                       stage_entered_at)
+                SELECT picked.id, 'Extra', CASE WHEN k % 2 = 0 THEN 0 ELSE 3000 END, 'sent',
+                       open_stage.id, :now
+                FROM picked, open_stage WHERE k <= 20
+                """
+            ),
+            {"now": FIXED_NOW},
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO tickets (customer_id, status, summary, opened_at, closed_at)
+                SELECT id, 'closed', 'Boundary', :cutoff, :cutoff FROM customers c
+                WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.customer_id = c.id)
+                ORDER BY id LIMIT 1
+                """
+            ),
+            {"cutoff": FIXED_NOW - timedelta(days=6 * 30.44)},  # last_service 6mo
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO equipment (customer_id, kind, installed_on)
+                SELECT id, 'Furnace', :installed FROM customers c
+                WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id)
+                ORDER BY id LIMIT 1
+                """
+            ),
+            {"installed": FIXED_NOW.date() - timedelta(days=round(5 * 365.25))},  # age 5
+        )
+        return conn.execute(
+            text(
+                "SELECT u.login FROM users u JOIN customers c ON c.owner_id = u.id "
+                "GROUP BY u.login ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).scalar_one()
+
+
+def test_every_operator_agrees_with_the_plain_definition(engine: Engine) -> None:
+    rep = _demo(engine)
+    cases: list[tuple[str, str, str]] = []
+    for op in (">", ">=", "<", "<="):
+        cases += [("last_service", op, v) for v in ("6mo", "2y", "90d")]
+        cases += [("all_equipment.age", op, v) for v in ("5", "15")]
+    for op in ("=", "!=", ">", ">=", "<", "<="):
+        cases += [("open_estimates", op, v) for v in ("0", "1", "2", "0.5")]
+        cases += [("open_value", op, v) for v in ("0", "3000", "8000")]
+    cases += [("owner", op, v) for op in ("=", "!=") for v in (rep, rep.upper(), "nobody")]
+    with Session(engine) as s:
+        for field, op, raw in cases:
+            c = segments.condition(field, op, raw)
+            params: dict[str, object] = {"v": c.value}
+            if field == "last_service":
+                assert isinstance(c.value, float)  # months
+                params["cutoff"] = FIXED_NOW - timedelta(days=c.value * 30.44)
+            if field == "all_equipment.age":
+                assert isinstance(c.value, float)  # years
+                params["installed"] = FIXED_NOW.date() - timedelta(days=round(c.value * 365.25))
+            sql = f"SELECT count(*) FROM customers c WHERE {_definition_sql(field, op)}"
+            expected = s.execute(text(sql), params).scalar_one()
+            assert segments.count(s, c, now=FIXED_NOW) == expected, (field, op, raw)
+        # Units found by a sibling condition stand in for "has units"; not with "!=".
+        for source, sql in {
+            "equipment.kind = furnace and all_equipment.age >= 15": """
+                EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id
+                        AND lower(e.kind) = 'furnace')
+                AND EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id)
+                AND NOT EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id
+                                AND e.installed_on > (:now)::date - 5479)""",
+            "equipment.kind != furnace and all_equipment.age >= 15": """
+                NOT EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id
+                            AND lower(e.kind) = 'furnace')
+                AND EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id)
+                AND NOT EXISTS (SELECT 1 FROM equipment e WHERE e.customer_id = c.id
+                                AND e.installed_on > (:now)::date - 5479)""",
+        }.items():
+            expected = s.execute(
+                text(f"SELECT count(*) FROM customers c WHERE {sql}"), {"now": FIXED_NOW}
+            ).scalar_one()
+            assert 0 < expected == count(engine, source), source
+        # A planner setting changed for a segment is put back for the rest of the transaction.
+        before = s.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one()
+        segments.preview(s, segments.parse("equipment.age > 10"), now=FIXED_NOW)
+        assert s.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one() == before

@@ -55,6 +55,8 @@ class Customer(SQLModel, table=True):
         sa.Index("ix_customers_email_lower", sa.text("lower(email)")),
         sa.Index("ix_customers_phone", "phone"),
         sa.Index("ix_customers_next_step_at", "next_step_at"),
+        # Segment and blast previews: the first members by name without sorting them all.
+        sa.Index("ix_customers_name_id", "name", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
@@ -108,6 +110,14 @@ class Equipment(SQLModel, table=True):
         sa.Index("ix_equipment_customer_installed", "customer_id", "installed_on"),
         sa.Index("ix_equipment_installed_on", "installed_on"),
         sa.Index("ix_equipment_kind", "kind"),
+        # Segments compare kinds case-insensitively; `kind` is included so that the scan is
+        # index-only (the planner wants the column, not just lower(kind)).
+        sa.Index(
+            "ix_equipment_kind_lower",
+            sa.text("lower(kind)"),
+            "customer_id",
+            postgresql_include=["kind"],
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
