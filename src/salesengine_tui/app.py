@@ -1,24 +1,29 @@
-"""SalesEngineApp: the shell. Four sections, each a Textual mode (its own screen stack, so each
-keeps its state while you are elsewhere), reached with 1-4, the header or the command palette."""
+"""SalesEngineApp: the shell. Five sections, each a Textual mode (its own screen stack, so each
+keeps its state while you are elsewhere), reached with 1-5, the header or the command palette.
+The app itself keeps the unread notifications count and listens for new ones."""
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
 
-from textual import on
+from sqlmodel import Session
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from . import live, notifications
 from .context import AppContext
 from .screens.base import APP_TITLE, SectionScreen, actor_label
 from .screens.customer_search import CustomerSearch
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen, bindings_of
 from .screens.leads import LeadsScreen
+from .screens.notifications import NotificationsScreen
 from .screens.pipeline import PipelineScreen
 from .screens.sections import PIPELINE, SECTIONS
 from .screens.segments import SegmentsScreen
@@ -26,7 +31,13 @@ from .widgets.app_header import AppHeader
 
 SCREENS_BY_MODE: dict[str, type[SectionScreen]] = {
     screen.SECTION.mode: screen
-    for screen in (PipelineScreen, LeadsScreen, SegmentsScreen, DashboardScreen)
+    for screen in (
+        PipelineScreen,
+        LeadsScreen,
+        SegmentsScreen,
+        DashboardScreen,
+        NotificationsScreen,
+    )
 }
 
 
@@ -66,6 +77,8 @@ class SalesEngineApp(App[None]):
             self.DEFAULT_MODE = section  # read by App.__init__
         super().__init__()
         self.ctx = ctx
+        self.unread = 0  # the actor's unread notifications, shown on the Alerts tab
+        self._stop_alerts = threading.Event()
         self.sub_title = actor_label(ctx.actor)
         for section in SECTIONS:
             # Screens are built on first visit, with the context (MODES alone cannot pass it).
@@ -84,6 +97,40 @@ class SalesEngineApp(App[None]):
 
     def on_ready(self) -> None:
         self.freeze_long_lived()
+        self.count_unread()
+        if self.ctx.settings.live_updates:
+            self._listen_for_alerts()
+
+    def on_unmount(self) -> None:
+        self._stop_alerts.set()
+
+    # --- notifications: the unread count in every header, a toast when one arrives ---
+
+    def set_unread(self, count: int) -> None:
+        self.unread = count
+        for header in self.screen.query(AppHeader):
+            header.set_unread(count)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="alerts-count")
+    def count_unread(self) -> None:
+        with Session(self.ctx.engine) as session:
+            count = notifications.unread_count(session, self.ctx.actor)
+        self.call_from_thread(self.set_unread, count)
+
+    @work(thread=True, exit_on_error=False, group="alerts-live")
+    def _listen_for_alerts(self) -> None:
+        def heard(payload: str) -> None:
+            arrived = notifications.Arrived.from_json(payload)
+            if arrived is not None and arrived.user_id == self.ctx.actor.id:
+                self.call_from_thread(self._arrived, arrived)
+
+        live.listen(self.ctx.engine.url, notifications.CHANNEL, heard, self._stop_alerts)
+
+    def _arrived(self, arrived: notifications.Arrived) -> None:
+        self.notify(arrived.title, title="New notification (5 to see them)", markup=False)
+        self.count_unread()
+        if isinstance(self.screen, NotificationsScreen):
+            self.screen.reload()
 
     @on(AppHeader.TabSelected)
     def _tab_selected(self, message: AppHeader.TabSelected) -> None:

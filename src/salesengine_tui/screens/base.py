@@ -95,6 +95,10 @@ class SectionScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
+    def on_screen_resume(self) -> None:
+        # Each section has its own header: bring its unread count up to date on arrival.
+        self.query_one(AppHeader).set_unread(getattr(self.app, "unread", 0))
+
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses that add their own
         # must not call super().on_mount(), or the section loads twice.

@@ -102,9 +102,9 @@ class SegmentsScreen(SectionScreen):
                 yield Static(id="sources-note")
 
     def on_mount(self) -> None:
+        # (the base class's on_mount runs too, and loads)
         self.show_rows()
         self.query_one("#segment-rows", OptionList).focus()
-        self.reload()
 
     def reload(self) -> None:
         self.recount()

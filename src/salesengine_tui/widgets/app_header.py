@@ -21,16 +21,17 @@ class NavTab:
 
 
 class SectionTab(Static):
-    """One section's name with its key; clicking it asks to go there."""
+    """One section's name with its key (and a count, for Alerts); clicking it goes there."""
 
     def __init__(self, tab: NavTab, *, current: bool) -> None:
-        super().__init__(
-            Content.assemble((tab.key, "bold"), " ", tab.label),
-            id=f"tab-{tab.mode}",
-            classes="-current" if current else "",
-        )
+        super().__init__(id=f"tab-{tab.mode}", classes="-current" if current else "")
         self.tab = tab
         self.tooltip = f"Go to {tab.label} (key {tab.key})"
+        self.set_count(0)
+
+    def set_count(self, count: int) -> None:
+        badge: list[str | tuple[str, str]] = [" ", (f" {count} ", "bold reverse")] if count else []
+        self.update(Content.assemble((self.tab.key, "bold"), " ", self.tab.label, *badge))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
@@ -90,6 +91,12 @@ class AppHeader(Horizontal):
         self._user = user
 
     NARROW = 100  # columns
+
+    def set_unread(self, count: int) -> None:
+        """The unread notifications count, on the Alerts tab."""
+        for tab in self.query(SectionTab):
+            if tab.tab.mode == "notifications":
+                tab.set_count(count)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < self.NARROW, "-narrow")

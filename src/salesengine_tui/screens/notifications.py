@@ -1,0 +1,162 @@
+"""Alerts: the notifications for the person at the desk (managers can show everyone's).
+New ones arrive live (the app listens and tells this screen); enter opens the customer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from .. import notifications, permissions
+from ..db.engine import session_scope
+from ..display import local_datetime, plural, safe_text
+from ..widgets.safe_table import Column, SafeTable
+from .base import SectionScreen
+from .commands import PaletteCommand
+from .customer import CustomerScreen
+from .keys import bindings
+from .sections import NOTIFICATIONS
+
+COLUMNS = [
+    Column("unread", " ", width=1),
+    Column("when", "When"),
+    Column("kind", "Kind"),
+    Column("title", "Notification"),
+    Column("customer", "Customer"),
+    Column("for", "For"),
+]
+
+_KEYS = [
+    ("enter", "open", "Open", "alerts.open", "Open the customer (marks it read)", True),
+    ("space", "mark_read", "Read", "alerts.read", "Mark this notification read", True),
+    ("M", "mark_all_read", "All read", "alerts.all_read", "Mark all your notifications read", True),
+    ("a", "everyone", "Everyone", "alerts.everyone", "Show everyone's (managers)", True),
+]
+
+
+@dataclass
+class AlertsLoaded(Message):
+    items: list[notifications.Item]
+    unread: int
+    everyone: bool
+
+
+class NotificationsScreen(SectionScreen):
+    SECTION = NOTIFICATIONS
+    CSS_PATH = "notifications.tcss"
+    AUTO_FOCUS = "#alerts"
+    BINDINGS: ClassVar[list[BindingType]] = [*SectionScreen.BINDINGS, *bindings(_KEYS)]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.everyone = False
+        self.items: list[notifications.Item] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield SafeTable(COLUMNS, id="alerts")
+        yield Static(id="alerts-empty")
+
+    def reload(self) -> None:
+        self.set_loading(True)
+        self._load(self.everyone)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="alerts-load")
+    def _load(self, everyone: bool) -> None:
+        with self.session() as session:
+            items = notifications.recent(session, self.ctx.actor, everyone=everyone)
+            unread = notifications.unread_count(session, self.ctx.actor)
+        self.deliver(AlertsLoaded(items, unread, everyone))
+
+    @on(AlertsLoaded)
+    def _show(self, message: AlertsLoaded) -> None:
+        message.stop()
+        self.items = message.items
+        table = self.query_one("#alerts", SafeTable)
+        table.replace_rows(
+            (
+                str(item.id),
+                [
+                    safe_text("●" if item.unread else "", style="bold $accent"),
+                    safe_text(local_datetime(item.created_at, self.tz)),
+                    safe_text(item.kind.replace("_", " ")),
+                    safe_text(item.title, style="bold" if item.unread else ""),
+                    safe_text(item.customer_name, empty="—"),
+                    safe_text(item.user_name),
+                ],
+            )
+            for item in message.items
+        )
+        table.refresh(layout=True)
+        self.set_loading(False)
+        whose = "everyone's" if message.everyone else "yours"
+        self.set_title_detail(f"{plural(message.unread, 'unread')} of yours", f"showing {whose}")
+        empty = self.query_one("#alerts-empty", Static)
+        empty.display = not message.items
+        empty.update(
+            Content("Nothing here yet: upsell flags and failed emails will show up as they happen.")
+        )
+        self.app.set_unread(message.unread)  # type: ignore[attr-defined]
+
+    @property
+    def current(self) -> notifications.Item | None:
+        table = self.query_one("#alerts", SafeTable)
+        if not self.items or table.cursor_row is None:
+            return None
+        return self.items[min(table.cursor_row, len(self.items) - 1)]
+
+    def action_open(self) -> None:
+        item = self.current
+        if item is None:
+            return
+        if item.unread and item.user_id == self.ctx.actor.id:
+            self._mark([item.id])
+        if item.customer_id is not None:
+            self.app.push_screen(CustomerScreen(self.ctx, item.customer_id))
+        else:
+            self.notify("This notification is not about one customer", markup=False)
+
+    @on(SafeTable.RowSelected, "#alerts")
+    def _chosen(self) -> None:
+        self.action_open()
+
+    def action_mark_read(self) -> None:
+        item = self.current
+        if item is not None and item.unread:
+            if item.user_id != self.ctx.actor.id:
+                self.notify(f"That one is {item.user_name}'s to read", markup=False)
+                return
+            self._mark([item.id])
+
+    def action_mark_all_read(self) -> None:
+        self._mark(None)
+
+    @work(thread=True, exit_on_error=False, group="alerts-write")
+    def _mark(self, ids: list[uuid.UUID] | None) -> None:
+        with session_scope(self.ctx.engine) as session:
+            notifications.mark_read(session, self.ctx.actor, ids, now=self.ctx.clock.now())
+        self.app.call_from_thread(self.reload)
+
+    def action_everyone(self) -> None:
+        if not permissions.allowed(self.ctx.actor, permissions.Action.see_all_notifications):
+            self.notify(
+                "Only managers may see everyone's notifications; these are yours.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.everyone = not self.everyone
+        self.reload()
+
+    def palette_commands(self):
+        yield from super().palette_commands()
+        yield PaletteCommand("Mark all notifications read", "Yours (M)", self.action_mark_all_read)
+        yield PaletteCommand(
+            "Show everyone's notifications", "Managers (a), again for yours", self.action_everyone
+        )
