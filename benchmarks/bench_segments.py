@@ -21,12 +21,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from harness import Cluster, Options, Result, benchmark, engine_for
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
-from salesengine_tui import segments
+from salesengine_tui import blasts, segments
 from salesengine_tui.clock import FixedClock
 from salesengine_tui.db.demo import seed_demo
+from salesengine_tui.db.models import User, UserRole
+from salesengine_tui.settings import load_settings
+from salesengine_tui.users import Actor
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 SEED = 42
@@ -147,9 +150,64 @@ def segments_benchmark(cluster: Cluster, options: Options) -> list[Result]:
                 print(_plans(session, m.case), flush=True)
             results += [r for m in measured for r in m.results(size_units)]
 
-            # --- next section (to come): enqueue a 100,000-recipient blast ---------------
-            # Runs on this same database (`session`, `size`); add its Results here.
+            # --- enqueue a blast of about 100,000 recipients ------------------------------
+            results += _blast(session, BLAST_SEGMENTS[customers], size_units, options.repeat)
     return results
+
+
+# About 100,000 recipients at each size.
+BLAST_SEGMENTS = {
+    100_000: "has_email = yes",
+    1_000_000: "equipment.kind = furnace and all_equipment.age >= 15",
+}
+BLAST_SETTINGS = load_settings(
+    company_postal_address="1 Main St, Dallas TX 75201",
+    unsubscribe_url="https://example.com/unsubscribe",
+)
+
+
+def _blast(session: Session, source: str, size: str, repeat: int) -> list[Result]:
+    """The dry run, then the send (one INSERT ... SELECT of every outbox row, rendered in
+    SQL); each send is rolled back so every run writes all the rows."""
+    definition = segments.parse(source)
+    manager = session.execute(
+        select(User).where(User.role == UserRole.manager, User.active).limit(1)
+    ).scalar_one()
+    actor = Actor.of(manager)
+    session.rollback()
+    dry_times, send_times, queued = [], [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        dry = blasts.dry_run(session, definition, now=NOW)
+        dry_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        sent = blasts.send(
+            session,
+            actor=actor,
+            definition=definition,
+            subject="{first_name}, is your {equipment_kind} ready for another year?",
+            body=blasts.TEMPLATES[0].body,
+            confirm=dry.recipients,
+            now=NOW,
+            settings=BLAST_SETTINGS,
+        )
+        session.flush()
+        send_times.append(time.perf_counter() - started)
+        queued = sent.queued
+        session.rollback()
+    excluded = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in dry.excluded.items() if v)
+    print(
+        f"\n| blast to `{source}` ({size}) | best (s) | median (s) |\n| --- | ---: | ---: |\n"
+        f"| dry run: {dry.recipients:,} recipients ({excluded}) | {min(dry_times):.2f} | "
+        f"{statistics.median(dry_times):.2f} |\n"
+        f"| send: {queued:,} outbox rows queued | {min(send_times):.2f} | "
+        f"{statistics.median(send_times):.2f} |\n",
+        flush=True,
+    )
+    return [
+        Result("blast dry run", size, dry_times, dry.members, note=source),
+        Result("blast enqueue", size, send_times, queued, note=f"{queued:,} outbox rows"),
+    ]
 
 
 @dataclass

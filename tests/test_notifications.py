@@ -5,6 +5,7 @@ flags a ticket, the Alerts screen (enter opens the customer and marks it read)."
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -28,12 +29,15 @@ from salesengine_tui.widgets.app_header import AppHeader
 SIZE = (120, 40)
 
 
-def notify(engine: Engine, desk: Desk, *, user=None, title="Upsell: Hank Hill", n=1) -> None:  # noqa: ANN001
+def notify(
+    engine: Engine, desk: Desk, *, user=None, title="Upsell: Hank Hill", n=1, hours=0
+) -> None:
     with Session(engine) as s:
         for i in range(n):
             s.add(Notification(user_id=(user or desk.manager).id, kind="upsell",
                                title=f"{title} {i}" if n > 1 else title,
-                               body="Furnace at end of life", created_at=FIXED_NOW,
+                               body="Furnace at end of life",
+                               created_at=FIXED_NOW - timedelta(hours=hours, minutes=i),
                                customer_id=desk.customers["Hank Hill"].id))  # fmt: skip
         s.commit()
 
@@ -115,7 +119,7 @@ async def test_an_upsell_flag_reaches_an_open_app_within_seconds(
 
 async def test_alerts_screen_keys(engine: Engine, clock: FixedClock, desk: Desk) -> None:
     notify(engine, desk, n=2)
-    notify(engine, desk, user=desk.rep, title="Sam's own")
+    notify(engine, desk, user=desk.rep, title="Sam's own", hours=1)  # below Dana's
     app = SalesEngineApp(app_context(engine, clock, desk.rep))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("5")

@@ -17,7 +17,7 @@ from salesengine_tui.screens.pipeline_settings import PipelineSettingsScreen, St
 SIZE = (120, 40)
 
 
-def stage_rows(engine: Engine, pipeline_id) -> list[tuple[str, int, int | None]]:  # noqa: ANN001
+def stage_rows(engine: Engine, pipeline_id) -> list[tuple[str, int, int | None]]:
     with Session(engine) as s:
         return [
             (x.name, x.probability, x.rotting_days) for x in pipeline_admin.stages(s, pipeline_id)
@@ -67,7 +67,7 @@ async def test_a_manager_edits_adds_reorders_and_is_stopped(
         await pilot.press("up", "up", "d")  # New holds estimates
         await settle(pilot)
         assert any("holds 2 estimates" in n.message for n in app._notifications)
-        assert [r[0] for r in stage_rows(engine, pid)][0] == "New"
+        assert stage_rows(engine, pid)[0][0] == "New"
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, PipelineSettingsScreen)

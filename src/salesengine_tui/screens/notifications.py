@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -16,7 +17,7 @@ from textual.widgets import Static
 
 from .. import notifications, permissions
 from ..db.engine import session_scope
-from ..display import local_datetime, plural, safe_text
+from ..display import local_datetime, number, safe_text, visible
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
 from .commands import PaletteCommand
@@ -26,12 +27,11 @@ from .sections import NOTIFICATIONS
 
 COLUMNS = [
     Column("unread", " ", width=1),
-    Column("when", "When"),
-    Column("kind", "Kind"),
+    Column("when", "When", width=16),
     Column("title", "Notification"),
-    Column("customer", "Customer"),
-    Column("for", "For"),
+    Column("customer", "Customer", width=18),
 ]
+FIXED = 1 + 16 + 18 + 2 * len(COLUMNS)  # everything but the title, cell padding included
 
 _KEYS = [
     ("enter", "open", "Open", "alerts.open", "Open the customer (marks it read)", True),
@@ -46,6 +46,18 @@ class AlertsLoaded(Message):
     items: list[notifications.Item]
     unread: int
     everyone: bool
+
+
+def _title(item: notifications.Item, room: int, *, whose: bool) -> Text:
+    """`upsell · Tech John flagged ...`; with everyone's shown, whose it is first."""
+    kind = item.kind.replace("_", " ")
+    text = Text.assemble(
+        (f"{visible(item.user_name)}: ", "italic") if whose else "",
+        (f"{kind} · ", "dim"),
+        safe_text(item.title, style="bold" if item.unread else ""),
+    )
+    text.truncate(room, overflow="ellipsis")
+    return text
 
 
 class NotificationsScreen(SectionScreen):
@@ -79,16 +91,16 @@ class NotificationsScreen(SectionScreen):
         message.stop()
         self.items = message.items
         table = self.query_one("#alerts", SafeTable)
+        # The title takes the width the other columns leave (the table scrolls no sideways).
+        room = max(20, self.size.width - FIXED - 2)
         table.replace_rows(
             (
                 str(item.id),
                 [
                     safe_text("●" if item.unread else "", style="bold $accent"),
                     safe_text(local_datetime(item.created_at, self.tz)),
-                    safe_text(item.kind.replace("_", " ")),
-                    safe_text(item.title, style="bold" if item.unread else ""),
+                    _title(item, room, whose=message.everyone),
                     safe_text(item.customer_name, empty="—"),
-                    safe_text(item.user_name),
                 ],
             )
             for item in message.items
@@ -96,7 +108,7 @@ class NotificationsScreen(SectionScreen):
         table.refresh(layout=True)
         self.set_loading(False)
         whose = "everyone's" if message.everyone else "yours"
-        self.set_title_detail(f"{plural(message.unread, 'unread')} of yours", f"showing {whose}")
+        self.set_title_detail(f"{number(message.unread)} unread of yours", f"showing {whose}")
         empty = self.query_one("#alerts-empty", Static)
         empty.display = not message.items
         empty.update(

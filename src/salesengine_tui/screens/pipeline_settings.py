@@ -35,10 +35,10 @@ COLUMNS = [
     Column("position", "#", numeric=True),
     Column("name", "Stage"),
     Column("kind", "Kind"),
-    Column("probability", "Probability", numeric=True),
-    Column("rotting", "Rotting after"),
-    Column("follow_up", "Follow up after"),
-    Column("estimates", "Estimates", numeric=True),
+    Column("probability", "Prob.", numeric=True),
+    Column("rotting", "Rots after"),
+    Column("follow_up", "Follow-up"),
+    Column("estimates", "Deals", numeric=True),
 ]
 
 _KEYS = [
