@@ -154,3 +154,24 @@ def test_managers_edit_stages(engine: Engine, desk: Desk) -> None:
         with pytest.raises(UserError, match="already a pipeline named"):
             pipeline_admin.rename_pipeline(s, manager, new_pid, "Residential Replacements")
         assert s.execute(select(func.count()).select_from(DealPipeline)).scalar_one() == 3
+
+
+def test_managers_reassign_deals(engine: Engine, desk: Desk) -> None:
+    rep, manager = Actor.of(desk.rep), Actor.of(desk.manager)
+    stages = res(engine)
+    with Session(engine) as s:
+        deal = add_estimate(s, s.get(Customer, desk.customers["Hank Hill"].id), stages["New"], 900)
+        s.commit()
+        seen = deal.version  # what a manager's board shows
+        with pytest.raises(PermissionDenied, match="only managers may reassign"):
+            board.reassign(s, rep, deal.id, rep.id, expected_version=deal.version, now=FIXED_NOW)
+        s.rollback()
+        assert board.reassign(s, manager, deal.id, rep.id, expected_version=deal.version,
+                              now=FIXED_NOW) == "Sam Ortiz"  # fmt: skip
+        s.commit()
+        with pytest.raises(board.MoveConflict, match="Dana Reyes changed this estimate first"):
+            board.reassign(s, manager, deal.id, None, expected_version=seen, now=FIXED_NOW)
+        s.rollback()
+        refreshed = s.get(Estimate, deal.id)
+        s.refresh(refreshed)
+        assert refreshed.owner_id == rep.id and refreshed.updated_by == manager.id

@@ -71,3 +71,33 @@ async def test_a_manager_edits_adds_reorders_and_is_stopped(
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, PipelineSettingsScreen)
+
+
+async def test_a_manager_reassigns_a_deal_on_the_board(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    from sqlalchemy import select
+
+    from salesengine_tui.db.models import Estimate
+    from salesengine_tui.screens.picker import Picker
+
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        card = app.screen.current_lane.current
+        await pilot.press("A")
+        await settle(pilot)
+        assert isinstance(app.screen, Picker)
+        names = [str(label) for label, _ in app.screen.choices]
+        await pilot.press(*["down"] * names.index("Sam Ortiz"), "enter")
+        await settle(pilot)
+    with Session(engine) as s:
+        owner = s.execute(select(Estimate.owner_id).where(Estimate.id == card.id)).scalar_one()
+    assert owner == desk.rep.id
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("A")
+        await settle(pilot)
+        assert not isinstance(app.screen, Picker)
+        assert any("Only managers may reassign deals" in n.message for n in app._notifications)

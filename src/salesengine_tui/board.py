@@ -31,6 +31,7 @@ from .db.models import (
     EstimateStageHistory,
     EstimateStatus,
     User,
+    UserRole,
 )
 from .db.text_search import contains
 from .errors import NotFound, UserError
@@ -622,3 +623,37 @@ def detail(session: Session, estimate_id: uuid.UUID, *, history_limit: int = 20)
         created_at=row.created_at,
         history=history,
     )
+
+
+def reassign(
+    session: Session,
+    actor: Actor,
+    estimate_id: uuid.UUID,
+    owner_id: uuid.UUID | None,
+    *,
+    expected_version: int,
+    now: datetime,
+    origin: str = "",
+) -> str:
+    """Give a deal a new owner (None: unassigned); managers only, guarded by the version the
+    manager saw. Returns the new owner's name (or "nobody")."""
+    permissions.require(actor, permissions.Action.reassign)
+    name = "nobody"
+    if owner_id is not None:
+        owner = session.get(User, owner_id)
+        if owner is None or not owner.active or owner.role not in (UserRole.rep, UserRole.manager):
+            raise UserError("deals can be assigned to active reps and managers only")
+        name = owner.name
+    row = session.execute(
+        sa.update(Estimate)
+        .where(Estimate.id == estimate_id, Estimate.version == expected_version)
+        .values(
+            owner_id=owner_id, updated_by=actor.id, updated_at=now, version=Estimate.version + 1
+        )
+        .returning(DealStage.pipeline_id)
+        .where(DealStage.id == Estimate.stage_id)
+    ).first()
+    if row is None:
+        raise _conflict(session, estimate_id)
+    notify_change(session, BoardChange(row[0], estimate_id, actor.id, origin))
+    return name

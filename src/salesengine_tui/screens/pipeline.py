@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import ClassVar
 
+from rich.text import Text
 from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,10 +22,11 @@ from textual.containers import HorizontalScroll, Vertical
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from .. import board, live, permissions, pipeline
+from .. import board, leads, live, permissions, pipeline
 from ..context import AppContext
 from ..db.engine import session_scope
-from ..display import money, plural, visible
+from ..display import money, plural, safe_text, visible
+from ..errors import UserError
 from ..widgets.board_column import BoardColumn
 from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
@@ -35,6 +37,7 @@ from .debounce import Debounce
 from .keys import bindings
 from .lost_reason import LostReasonScreen
 from .messages import BoardChanged, BoardLoaded, CardDetailLoaded, CardMoved, Focus
+from .picker import Picker
 from .sections import PIPELINE
 from .stage_picker import StagePicker
 
@@ -94,6 +97,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
         False,
     ),
     ("p", "next_pipeline", "Pipeline", "pipeline.next", "Show the next pipeline", True),
+    ("A", "assign", "Assign", "board.assign", "Give the deal another owner (managers)", False),
     (
         "E",
         "pipeline_settings",
@@ -324,6 +328,57 @@ class PipelineScreen(SectionScreen):
     def _live_reload(self) -> None:
         self._live_reload_pending = False
         self.reload()
+
+    def action_assign(self) -> None:
+        lane = self.current_lane
+        card = lane.current if lane is not None else None
+        if card is None:
+            return
+        if not permissions.allowed(self.ctx.actor, permissions.Action.reassign):
+            self.notify(
+                f"Only managers may reassign deals; you are signed in as a "
+                f"{self.ctx.actor.role.value}.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self._pick_owner(card)
+
+    @work(thread=True, exit_on_error=False, group="board-people")
+    def _pick_owner(self, card: board.Card) -> None:
+        with self.session() as session:
+            people = leads.assignable_users(session)
+        choices: list[tuple[Text, object]] = [(safe_text(p.name), p.id) for p in people]
+        choices.append((Text("Nobody (unassigned)"), "nobody"))
+        title = f"Give #{card.number} {visible(card.customer_name)} to…"
+        self.app.call_from_thread(
+            self.app.push_screen,
+            Picker(title, choices),
+            lambda owner: owner is not None and self._reassign(card, owner),
+        )
+
+    @work(thread=True, exit_on_error=False, group="board-move")
+    def _reassign(self, card: board.Card, owner: object) -> None:
+        owner_id = None if owner == "nobody" else owner
+        try:
+            with session_scope(self.ctx.engine) as session:
+                name = board.reassign(
+                    session,
+                    self.ctx.actor,
+                    card.id,
+                    owner_id,  # type: ignore[arg-type]
+                    expected_version=card.version,
+                    now=self.ctx.clock.now(),
+                    origin=self.origin,
+                )
+        except UserError as error:
+            self.app.call_from_thread(
+                self.notify, str(error), title="Not reassigned", severity="warning", markup=False
+            )
+            self.app.call_from_thread(self.reload)
+            return
+        self.app.call_from_thread(self.notify, f"#{card.number} is now {name}'s", markup=False)
+        self.app.call_from_thread(self.reload)
 
     def action_pipeline_settings(self) -> None:
         if not permissions.allowed(self.ctx.actor, permissions.Action.edit_pipelines):
