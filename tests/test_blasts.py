@@ -171,5 +171,5 @@ def test_saved_segments_lifecycle(engine: Engine, desk: Desk) -> None:
         assert [x.name for x in saved_segments.list_saved(s)] == ["Furnaces", "Old units"]
         assert saved_segments.resolve(s, "old units") == (SEGMENT, "Old units")
         assert saved_segments.resolve(s, "status = lead")[1] is None
-        with pytest.raises(UserError, match="needs a name"):
+        with pytest.raises(UserError, match="the segment name is empty"):
             saved_segments.save(s, " \t", SEGMENT, actor=actor, now=FIXED_NOW)

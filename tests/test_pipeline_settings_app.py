@@ -100,4 +100,6 @@ async def test_a_manager_reassigns_a_deal_on_the_board(
         await pilot.press("A")
         await settle(pilot)
         assert not isinstance(app.screen, Picker)
-        assert any("Only managers may reassign deals" in n.message for n in app._notifications)
+        assert any(
+            "Only managers may reassign customers or deals" in n.message for n in app._notifications
+        )

@@ -263,6 +263,6 @@ async def test_a_rep_is_told_why_not(engine: Engine, clock: FixedClock, desk: De
         await pilot.press("b")
         await settle(pilot)
         assert not isinstance(app.screen, BlastScreen)
-        assert any("Only managers may send email blasts" in n.message for n in app._notifications)
+        assert any("Only managers may send an email blast" in n.message for n in app._notifications)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(EmailOutbox)).scalar_one() == 0

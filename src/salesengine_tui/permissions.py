@@ -35,6 +35,13 @@ def allowed(actor: Actor, action: Action) -> bool:
     return True
 
 
+def refusal(actor: Actor, action: Action) -> str | None:
+    """Why `actor` may not do `action`, as a person reads it (None: they may)."""
+    if allowed(actor, action):
+        return None
+    return f"Only managers may {action.value}; you are signed in as a {actor.role.value}."
+
+
 def require(actor: Actor, action: Action) -> None:
     if not allowed(actor, action):
         raise PermissionDenied(

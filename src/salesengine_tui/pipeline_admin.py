@@ -16,6 +16,7 @@ from .board import BoardChange, notify_change
 from .db.models import DealPipeline, DealStage, Estimate
 from .errors import NotFound, UserError
 from .users import Actor
+from .validation import one_line_name
 
 NAME_MAX = 60
 STAGES_CHANGED = uuid.UUID(int=0)  # the estimate id of a NOTIFY that means "reload the lanes"
@@ -66,12 +67,7 @@ def stages(session: Session, pipeline_id: uuid.UUID) -> list[StageSettings]:
 
 
 def clean_name(value: str, what: str = "stage name") -> str:
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-    if not text:
-        raise UserError(f"the {what} is empty")
-    if len(text) > NAME_MAX:
-        raise UserError(f"the {what} is too long ({NAME_MAX} characters at most)")
-    return text
+    return one_line_name(value, what, max_len=NAME_MAX)
 
 
 def parse_percent(value: str) -> int:

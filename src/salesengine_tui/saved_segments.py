@@ -19,6 +19,7 @@ from . import segments
 from .db.models import Segment, User
 from .errors import NotFound, UserError
 from .users import Actor
+from .validation import one_line_name
 
 NAME_MAX = 80
 
@@ -37,12 +38,7 @@ class Saved:
 
 
 def clean_name(name: str) -> str:
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
-    if not text:
-        raise UserError("a segment needs a name")
-    if len(text) > NAME_MAX:
-        raise UserError(f"the name is too long ({NAME_MAX} characters at most)")
-    return text
+    return one_line_name(name, "segment name", max_len=NAME_MAX)
 
 
 def _row(row: sa.Row) -> Saved:

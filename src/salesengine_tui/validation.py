@@ -23,6 +23,17 @@ def require_text(value: str | None, field: str, *, max_len: int = 500) -> str:
     return text
 
 
+def one_line_name(value: str, what: str, *, max_len: int) -> str:
+    """A name typed by a person (a segment, a stage): control characters and runs of spaces
+    become one space; empty or too long is refused, naming `what`."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if not text:
+        raise UserError(f"the {what} is empty")
+    if len(text) > max_len:
+        raise UserError(f"the {what} is too long ({max_len} characters at most)")
+    return text
+
+
 def login(value: str) -> str:
     text = (value or "").strip()
     if not _LOGIN.match(text):

@@ -334,13 +334,8 @@ class PipelineScreen(SectionScreen):
         card = lane.current if lane is not None else None
         if card is None:
             return
-        if not permissions.allowed(self.ctx.actor, permissions.Action.reassign):
-            self.notify(
-                f"Only managers may reassign deals; you are signed in as a "
-                f"{self.ctx.actor.role.value}.",
-                severity="warning",
-                markup=False,
-            )
+        if refused := permissions.refusal(self.ctx.actor, permissions.Action.reassign):
+            self.notify(refused, severity="warning", markup=False)
             return
         self._pick_owner(card)
 
@@ -381,13 +376,8 @@ class PipelineScreen(SectionScreen):
         self.app.call_from_thread(self.reload)
 
     def action_pipeline_settings(self) -> None:
-        if not permissions.allowed(self.ctx.actor, permissions.Action.edit_pipelines):
-            self.notify(
-                f"Only managers may edit pipelines and stages; you are signed in as a "
-                f"{self.ctx.actor.role.value}.",
-                severity="warning",
-                markup=False,
-            )
+        if refused := permissions.refusal(self.ctx.actor, permissions.Action.edit_pipelines):
+            self.notify(refused, severity="warning", markup=False)
             return
         from .pipeline_settings import PipelineSettingsScreen
 

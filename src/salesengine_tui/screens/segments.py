@@ -456,13 +456,8 @@ class SegmentsScreen(SectionScreen):
         definition = self._need_definition()
         if definition is None:
             return
-        if not permissions.allowed(self.ctx.actor, permissions.Action.send_blast):
-            self.notify(
-                f"Only managers may send email blasts; you are signed in as a "
-                f"{self.ctx.actor.role.value}.",
-                severity="warning",
-                markup=False,
-            )
+        if refused := permissions.refusal(self.ctx.actor, permissions.Action.send_blast):
+            self.notify(refused, severity="warning", markup=False)
             return
         from .blast import BlastScreen
 
