@@ -117,7 +117,11 @@ class CustomerStatusChange(SQLModel, table=True):
     """A customer's status changed (lead -> active, ...): who, when, and why, for the timeline."""
 
     __tablename__ = "customer_status_changes"
-    __table_args__ = (sa.Index("ix_status_changes_customer_at", "customer_id", "changed_at"),)
+    __table_args__ = (
+        sa.Index("ix_status_changes_customer_at", "customer_id", "changed_at"),
+        # The team's feed on the dashboard: conversions newest first (migration 0011).
+        sa.Index("ix_status_changes_changed_at", "changed_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
     customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
