@@ -253,7 +253,7 @@ def world(engine: Engine, desk: Desk) -> list[Facts]:
     return facts(engine)
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=200, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 @given(definition=DEFINITIONS)
 def test_any_definition_counts_like_the_reference(

@@ -216,6 +216,21 @@ class _Parser:
         return condition(field.name, op, raw, at=value_token.at)
 
 
+DAYS_PER_MONTH = 30.44
+WEEKS_PER_MONTH = 4.35
+
+
+def _months(amount: float, unit: str) -> float:
+    """A typed duration in months (the unit stored): 2y, 6mo, 90d, 3w."""
+    if unit.startswith("y"):
+        return amount * 12
+    if unit.startswith("d"):
+        return amount / DAYS_PER_MONTH
+    if unit.startswith("w"):
+        return amount / WEEKS_PER_MONTH
+    return amount
+
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(d|days?|w|weeks?|mo|months?|y|years?)?$", re.I)
 
 
@@ -240,8 +255,7 @@ def condition(field_name: str, op: str, raw: str, *, at: int = 0) -> Condition:
                 f"{raw!r} is not a duration (for {field.name}): write 6mo, 2y or 90d", at
             )
         amount, unit = float(m.group(1)), (m.group(2) or "mo").lower()
-        value = amount * (12 if unit.startswith("y") else 1 / 30.44 if unit.startswith("d")
-                          else 1 / 4.35 if unit.startswith("w") else 1)  # fmt: skip
+        value = _months(amount, unit)
     elif field.kind is Kind.boolean:
         if raw.lower() not in ("yes", "no", "true", "false"):
             raise SegmentError(f"{raw!r} is not yes or no (for {field.name})", at)
@@ -257,18 +271,34 @@ def condition(field_name: str, op: str, raw: str, *, at: int = 0) -> Condition:
     return Condition(field.name, op, value)
 
 
+def _number(value: float) -> str:
+    """Whole numbers plainly; others with every digit, so the text reads back the same."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def show_value(field: Field, value: str | float | bool) -> str:
+    """A condition's value as a person would type it (a duration in the unit it came in)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if field.kind is not Kind.months:
+        return _number(value)
+    for unit, per_month in (("mo", 1.0), ("d", DAYS_PER_MONTH), ("w", WEEKS_PER_MONTH)):
+        amount = round(value * per_month)
+        if _months(amount, unit) == value:  # the unit it was typed in reads back exactly
+            return f"{amount}{unit}"
+    return f"{_number(value)}mo"
+
+
 def to_text(definition: Definition, *, top: bool = True) -> str:
     """The definition back as text (the builder and the text form are two views of one)."""
     if isinstance(definition, Condition):
         value = definition.value
-        if isinstance(value, bool):
-            shown = "yes" if value else "no"
-        elif isinstance(value, float):
-            field = FIELDS[definition.field]
-            shown = f"{value:g}mo" if field.kind is Kind.months else f"{value:g}"
-        elif re.fullmatch(r"[A-Za-z0-9_.\-+@/]+", value) and value.lower() not in ("and", "or"):
-            shown = value
-        else:
+        shown = show_value(FIELDS[definition.field], value)
+        if isinstance(value, str) and not (
+            re.fullmatch(r"[A-Za-z0-9_.\-+@/]+", value) and value.lower() not in ("and", "or")
+        ):
             shown = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return f"{definition.field} {definition.op} {shown}"
     inner = f" {definition.join} ".join(to_text(item, top=False) for item in definition.items)
@@ -324,7 +354,7 @@ def _compare(column: sa.ColumnElement[object], op: str, value: object) -> sa.Col
 
 def _since(column: sa.ColumnElement[datetime], op: str, months: float, now: datetime):
     """ "time since `column` OP months": older than the cutoff means more time has passed."""
-    cutoff = now - timedelta(days=months * 30.44)
+    cutoff = now - timedelta(days=months * DAYS_PER_MONTH)
     return _compare(column, _FLIPPED[op], cutoff)
 
 

@@ -18,15 +18,6 @@ from textual.widgets.option_list import Option
 from .. import segments
 
 
-def _shown(value: str | float | bool, field: segments.Field) -> str:
-    """A condition's value as a person types it (the text form's spelling, unquoted)."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}mo" if field.kind is segments.Kind.months else f"{value:g}"
-    return value
-
-
 class ConditionForm(ModalScreen[segments.Condition | None]):
     CSS_PATH = "modal.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,7 +59,7 @@ class ConditionForm(ModalScreen[segments.Condition | None]):
         fields.highlighted = self.names.index(start)
         self._fill_ops(start, self.current.op if self.current else None)
         if self.current is not None:
-            value = _shown(self.current.value, segments.FIELDS[self.current.field])
+            value = segments.show_value(segments.FIELDS[self.current.field], self.current.value)
             self.query_one("#condition-value", Input).value = value
         fields.focus()
 

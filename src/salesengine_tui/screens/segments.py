@@ -226,13 +226,16 @@ class SegmentsScreen(SectionScreen):
             Content.assemble((f"{plural(message.total, 'customer')} match", "bold"), (more, "dim"))
         )
         count_line.tooltip = f"counted in {message.elapsed * 1000:,.0f} ms"
-        preview = self.query_one("#segment-preview", SafeTable)
-        preview.replace_rows(
+        rows = [
             (str(m.id), [safe_text(m.name), safe_text(m.email, empty="—"), m.status])
             for m in message.members
-        )
-        # A table shown again after being hidden keeps stale column widths until laid out.
-        preview.refresh(layout=True)
+        ]
+        preview = self.query_one("#segment-preview", SafeTable)
+        # Widths fixed from the data: a table shown after being hidden can otherwise draw its
+        # header with widths from before the rows came.
+        preview.clear(columns=True)
+        preview.set_columns(_fitted(PREVIEW_COLUMNS, [cells for _, cells in rows]))
+        preview.replace_rows(rows)
         self.set_title_detail(self._name_detail(), plural(message.total, "customer"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="segments-load")
@@ -469,6 +472,15 @@ class SegmentsScreen(SectionScreen):
             if key[1] in ("leave_text",):
                 continue
             yield PaletteCommand(f"Segment: {key[4]}", key[2], getattr(self, f"action_{key[1]}"))
+
+
+def _fitted(columns: list[Column], rows: list[list[object]], most: int = 32) -> list[Column]:
+    """Each column as wide as its widest cell or label, up to `most` (longer cells are cut)."""
+    widths = [len(c.label) for c in columns]
+    for cells in rows:
+        for i, cell in enumerate(cells):
+            widths[i] = max(widths[i], Text(str(cell)).cell_len)
+    return [c._replace(width=min(w, most)) for c, w in zip(columns, widths, strict=True)]
 
 
 def _key(path: segment_tree.Path) -> str:
