@@ -33,6 +33,7 @@ from salesengine_tui.clock import FixedClock
 from salesengine_tui.db.engine import make_engine
 from salesengine_tui.screens.help import HelpScreen
 from salesengine_tui.widgets.board_column import BoardColumn
+from salesengine_tui.widgets.charts import BarTable
 from salesengine_tui.widgets.leads_table import LeadsTable
 from salesengine_tui.widgets.safe_table import SafeTable
 
@@ -168,24 +169,30 @@ async def test_keys_1_to_4_reach_each_section_with_real_data(app: SalesEngineApp
         await pilot.press("4")
         await settle(pilot)
         assert app.current_mode == "dashboard"
-        assert rows(app, "#pipelines") == [
-            ["Residential Replacements", "5", "$67,000", "$28,565", "1", "$7,300"],
-            ["Commercial Contracts", "1", "$125,000", "$12,500", "0", "$0"],
+        stages = app.screen.query_one("#stages", BarTable)
+        assert [(row.label, row.cells) for row in stages.rows] == [
+            ("New", ("2", "$20,400", "$2,040", "0")),
+            ("Site Visit Scheduled", ("1", "$9,100", "$2,275", "0")),
+            ("Proposal Sent", ("1", "$15,500", "$7,750", "0")),
+            ("Negotiation", ("1", "$22,000", "$16,500", "0")),
+            ("Open", ("5", "$67,000", "$28,565", "0")),
+            ("Won · 90d", ("1", "$7,300", "", "")),
+            ("Lost · 90d", ("0", "", "", "")),
         ]
         feed = rows(app, "#activity")
         assert feed[0] == [
-            "2026-11-23 21:00",
-            "Stage move",
+            "11-23 21:00",
+            "➜ Stage move",
             "Hank Hill",
-            "#1 AC replacement: → New",
-            "Dana Reyes",
+            "#1 → New · AC replacement",
+            "DR",
         ]
         assert [
-            "2026-11-23 09:00",
-            "Call · outbound",
+            "11-23 09:00",
+            "☎ Call out",
             "Peggy Hill",
             "voicemail — Left a message about the quote",
-            "Sam Ortiz",
+            "SO",
         ] in feed
         assert len(feed) == 9  # 7 stage moves + 2 interactions
 

@@ -1,6 +1,10 @@
 """The activity feed: interactions and stage moves (and, for one customer, tickets opened and
 closed), merged, newest first. The team's feed on the dashboard and a customer's timeline on
-their profile are the same query; the timeline pages through it by keyset."""
+their profile are the same query; the timeline pages through it by keyset.
+
+The team's feed also shows technicians' upsell flags (tickets closed as end of life) and
+status changes (conversions). Writers of feed entries call `notify_activity` in their
+transaction, so open dashboards hear of them when (and only if) it commits."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from .db.models import (
+    END_OF_LIFE_RESOLUTION,
     Customer,
     CustomerInteraction,
     CustomerStatusChange,
@@ -21,9 +26,15 @@ from .db.models import (
     EstimateStageHistory,
     Ticket,
     User,
+    UserRole,
 )
 
 FEED_LIMIT = 50
+# LISTEN/NOTIFY channel for new feed entries (interactions, emails sent, status changes, upsell
+# opportunities); the payload names the kind. Stage moves are heard on the board's channel and
+# technicians' end-of-life closures on `UPSELL_CHANNEL` (a trigger, migration 0008).
+ACTIVITY_CHANNEL = "salesengine_activity"
+UPSELL_CHANNEL = "salesengine_upsell"
 
 
 class ActivityKind(StrEnum):
@@ -32,6 +43,7 @@ class ActivityKind(StrEnum):
     ticket_opened = "ticket_opened"
     ticket_closed = "ticket_closed"
     status_change = "status_change"
+    upsell_flag = "upsell_flag"  # a technician closed a ticket as end of life (team feed)
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class ActivityItem:
     ticket_number: int | None = None
     ticket_text: str | None = None  # summary when opened, resolution when closed; status: why
     id: uuid.UUID | None = None  # with `at`, the keyset for the next page
+    automated: bool = False  # written by the system user (an automated email, an upsell lead)
 
     @property
     def key(self) -> tuple[datetime, uuid.UUID]:
@@ -155,36 +168,51 @@ def recent_activity(
             join=(e, e.id == h.estimate_id),
         ),
     ]
-    if customer_id is not None:
-        for kind, at, said in (
+    # Tickets: a customer's timeline shows them opened and closed; the team's feed shows the
+    # end-of-life closures (technicians' upsell flags). Both show status changes.
+    ticket_sides = (
+        [(ActivityKind.upsell_flag, t.closed_at, t.summary)]
+        if customer_id is None
+        else [
             (ActivityKind.ticket_opened, t.opened_at, t.summary),
             (ActivityKind.ticket_closed, t.closed_at, t.resolution),
-        ):
-            columns = [
-                t.id,
-                at,
-                sa.literal(kind.value),
-                t.customer_id,
-                t.technician_id,
-                *nulls(text, text, text, text, number, text, text, text),
-                t.number,
-                said,
-            ]
-            closed = t.closed_at.is_not(None) if kind is ActivityKind.ticket_closed else None
-            sides.append(side(columns, at, t.id, t.customer_id, where=closed))
-        sc = CustomerStatusChange
-        status_columns = [
-            sc.id, sc.changed_at, sa.literal(ActivityKind.status_change.value), sc.customer_id,
-            sc.changed_by, *nulls(text, text, text, text, number, text),
-            sa.cast(sc.from_status, sa.Text), sa.cast(sc.to_status, sa.Text),
-            *nulls(number), sc.reason,
-        ]  # fmt: skip
-        sides.append(side(status_columns, sc.changed_at, sc.id, sc.customer_id))
+        ]
+    )
+    for kind, at, said in ticket_sides:
+        columns = [
+            t.id,
+            at,
+            sa.literal(kind.value),
+            t.customer_id,
+            t.technician_id,
+            *nulls(text, text, text, text, number, text, text, text),
+            t.number,
+            said,
+        ]
+        where = {
+            ActivityKind.ticket_closed: t.closed_at.is_not(None),
+            # the partial index ix_tickets_end_of_life, newest first
+            ActivityKind.upsell_flag: t.resolution == END_OF_LIFE_RESOLUTION,
+        }.get(kind)
+        sides.append(side(columns, at, t.id, t.customer_id, where=where))
+    sc = CustomerStatusChange
+    status_columns = [
+        sc.id, sc.changed_at, sa.literal(ActivityKind.status_change.value), sc.customer_id,
+        sc.changed_by, *nulls(text, text, text, text, number, text),
+        sa.cast(sc.from_status, sa.Text), sa.cast(sc.to_status, sa.Text),
+        *nulls(number), sc.reason,
+    ]  # fmt: skip
+    sides.append(side(status_columns, sc.changed_at, sc.id, sc.customer_id))
     # Each side in its own subquery so its ORDER BY ... LIMIT uses its time index.
     feed = sa.union_all(*(sa.select(s.subquery()) for s in sides)).subquery("feed")
     user = aliased(User)
     stmt = (
-        sa.select(feed, Customer.name.label("customer_name"), user.name.label("user_name"))
+        sa.select(
+            feed,
+            Customer.name.label("customer_name"),
+            user.name.label("user_name"),
+            (user.role == UserRole.system).label("automated"),
+        )
         .join(Customer, Customer.id == feed.c.customer_id)
         .outerjoin(user, user.id == feed.c.user_id)
         .order_by(feed.c.at.desc(), feed.c.id.desc())
@@ -209,9 +237,16 @@ def recent_activity(
             ticket_number=r.ticket_number,
             ticket_text=r.ticket_text,
             id=r.id,
+            automated=bool(r.automated),
         )
         for r in session.execute(stmt)
     ]
+
+
+def notify_activity(session: Session, kind: ActivityKind) -> None:
+    """Queue a NOTIFY on the activity channel; PostgreSQL delivers it when (and only if) the
+    transaction commits, and sends one for any number of identical ones in a transaction."""
+    session.execute(sa.select(sa.func.pg_notify(ACTIVITY_CHANNEL, kind.value)))
 
 
 def timeline_count(session: Session, customer_id: uuid.UUID) -> int:

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .activity import ActivityKind, notify_activity
 from .db.models import Customer, CustomerStatus, CustomerStatusChange
 
 SOURCE_LIMIT = 100
@@ -118,3 +119,4 @@ def record_status_change(
             for customer_id in customer_ids
         ],
     )
+    notify_activity(session, ActivityKind.status_change)

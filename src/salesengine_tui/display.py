@@ -75,6 +75,20 @@ def money(amount: Decimal | int | float | None) -> str:
     return f"{sign}${abs(dollars):,}"
 
 
+def short_money(amount: Decimal | int | float | None) -> str:
+    """Dollars in three significant figures where space is short: `$950`, `$12.3k`, `$4.56M`."""
+    if amount is None:
+        return EMPTY
+    value = float(amount)
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if round(value, -1) >= limit:
+            scaled = value / limit
+            digits = 0 if scaled >= 100 else 1 if scaled >= 10 else 2
+            return f"{sign}${scaled:.{digits}f}{suffix}"
+    return f"{sign}${value:,.0f}"
+
+
 def number(value: int | None) -> str:
     """A count with thousands separators: `1,234`."""
     return EMPTY if value is None else f"{value:,}"

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
 from . import validation
+from .activity import ActivityKind, notify_activity
 from .db.models import (
     Customer,
     CustomerInteraction,
@@ -252,6 +253,7 @@ def mark_sent(
     ]
     if logged:
         session.execute(sa.insert(CustomerInteraction), logged)
+        notify_activity(session, ActivityKind.interaction)
         session.execute(
             sa.update(Customer)
             .where(Customer.id.in_({entry["customer_id"] for entry in logged}))

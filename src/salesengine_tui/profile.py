@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from . import validation
+from .activity import ActivityKind, notify_activity
 from .db.models import (
     Customer,
     CustomerInteraction,
@@ -270,4 +271,5 @@ def log_interaction(
     )
     session.add(interaction)
     session.flush()
+    notify_activity(session, ActivityKind.interaction)
     return interaction

@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .activity import ActivityKind, notify_activity
 from .db.models import END_OF_LIFE_RESOLUTION
 from .users import system_user
 
@@ -123,6 +124,7 @@ def sync(session: Session, *, now: datetime, limit: int = 10_000) -> UpsellRepor
         return UpsellReport(0, 0, 0)
     ids = [row.id for row in created]
     session.execute(sa.text(_HISTORY), {"ids": ids, "now": now})
+    notify_activity(session, ActivityKind.stage_move)  # the new opportunities, on the feed
     notified = session.execute(sa.text(_NOTIFY), {"ids": ids, "now": now}).all()
     system = system_user(session).id
     emailed = session.execute(

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ..activity import ActivityItem
 from ..blasts import DryRun, Progress, Rendered, Sent
 from ..board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
 from ..customers import StatusSourceBreakdown
+from ..dashboard_figures import Dashboard
 from ..leads import LeadQuery, Person
-from ..pipeline import PipelineInfo, PipelineOverview
+from ..pipeline import PipelineInfo
 from ..saved_segments import Saved
 from ..segments import Member
 
@@ -120,5 +120,9 @@ class BlastProgress(Message):
 
 @dataclass
 class DashboardLoaded(Message):
-    pipelines: list[PipelineOverview]
-    activity: list[ActivityItem]
+    dashboard: Dashboard
+
+
+@dataclass
+class DashboardChanged(Message):
+    """Someone changed what the dashboard shows (heard through LISTEN/NOTIFY)."""

@@ -82,11 +82,83 @@ class SafeTable(DataTable[object]):
                 label = Text(column.label, justify=justify)
                 self.add_column(label, key=column.key, width=column.width)
 
-    def replace_rows(self, rows: Iterable[tuple[str, Sequence[object]]]) -> None:
-        """Swap in fresh rows (key, cells), keeping the cursor on the same row number."""
+    def replace_rows(
+        self, rows: Iterable[tuple[str, Sequence[object]]], *, follow: bool = False
+    ) -> None:
+        """Swap in fresh rows (key, cells), keeping the cursor on the same row number; with
+        `follow`, on the same row (by key) wherever it is now, the view left where it was
+        unless the row would leave it (rows arriving above do not take the cursor away)."""
         row = self.cursor_row
+        followed = self.cursor_key if follow else None
+        scroll_y = self.scroll_y
         self.clear()
         for key, cells in rows:
             self.add_row(*cells, key=key)
-        if self.row_count:
-            self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=True)
+        if not self.row_count:
+            return
+        if followed is not None and followed in self.rows:
+            row = self.get_row_index(followed)
+        row = min(row, self.row_count - 1)
+        if not follow:
+            self.move_cursor(row=row, animate=False, scroll=True)
+            return
+        self.move_cursor(row=row, animate=False, scroll=False)
+
+        def settle() -> None:
+            # After the new rows are measured: back to the old view, then only as far as
+            # the cursor's row needs (wherever keys pressed meanwhile have put it).
+            self.scroll_to(y=scroll_y, animate=False, immediate=True)
+            self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
+
+        self.call_after_refresh(settle)
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The key of the row under the cursor (None: no rows)."""
+        if not self.row_count or not self.is_valid_row_index(self.cursor_row):
+            return None
+        return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
+
+
+class FitTable(SafeTable):
+    """A SafeTable whose `flex` column takes whatever width the others leave (never less than
+    its own `width`), so the table fills its box at any terminal size without scrolling
+    sideways. The columns are rebuilt, and the rows put back, when the width changes."""
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        flex: str,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(columns, id=id, classes=classes)
+        self.flex = flex
+        self._rows: list[tuple[str, Sequence[object]]] = []
+
+    def _fitted(self) -> list[Column]:
+        room = self.scrollable_content_region.width
+        others = sum((c.width or 0) + 2 * self.cell_padding for c in self._initial_columns)
+        fitted = []
+        for column in self._initial_columns:
+            if column.key == self.flex:
+                grown = room - others + (column.width or 0)
+                column = column._replace(width=max(column.width or 0, grown))
+            fitted.append(column)
+        return fitted
+
+    def on_resize(self) -> None:
+        fitted = self._fitted()
+        if [c.width for c in fitted] == [c.width for c in self.columns.values()]:
+            return
+        self.clear(columns=True)
+        self.set_columns(fitted)
+        if self._rows:
+            super().replace_rows(self._rows)
+
+    def replace_rows(
+        self, rows: Iterable[tuple[str, Sequence[object]]], *, follow: bool = False
+    ) -> None:
+        self._rows = list(rows)
+        super().replace_rows(self._rows, follow=follow)
