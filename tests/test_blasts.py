@@ -173,3 +173,23 @@ def test_saved_segments_lifecycle(engine: Engine, desk: Desk) -> None:
         assert saved_segments.resolve(s, "status = lead")[1] is None
         with pytest.raises(UserError, match="the segment name is empty"):
             saved_segments.save(s, " \t", SEGMENT, actor=actor, now=FIXED_NOW)
+
+
+def test_sent_blast_emails_stay_on_timelines_not_in_the_team_feed(
+    engine: Engine, desk: Desk
+) -> None:
+    from salesengine_tui import activity, outbox
+
+    ids = seed(engine)
+    manager = Actor.of(desk.manager)
+    with Session(engine) as s:
+        blasts.send(s, actor=manager, definition=SEGMENT, subject="Hi {first_name}", body="Hello",
+                    confirm=3, now=FIXED_NOW, settings=SETTINGS)  # fmt: skip
+        s.commit()
+        claimed = outbox.claim(s, now=FIXED_NOW, limit=10)
+        outbox.mark_sent(s, [(row, "m") for row in claimed], provider="file", now=FIXED_NOW)
+        s.commit()
+        timeline = activity.recent_activity(s, customer_id=ids["Ann Good"])
+        assert [(i.interaction_type, i.notes) for i in timeline][0] == ("email", "Hi Ann")
+        team = activity.recent_activity(s, 500)
+        assert not any(i.notes and i.notes.startswith("Hi ") for i in team)

@@ -97,6 +97,10 @@ COLUMNS = (
 )
 
 
+# The outcome of the interaction logged for a sent marketing email (outbox.mark_sent).
+CAMPAIGN_OUTCOME = "campaign"
+
+
 def _null(type_: sa.types.TypeEngine[object]) -> sa.ColumnElement[object]:
     return sa.cast(sa.null(), type_)
 
@@ -147,6 +151,10 @@ def recent_activity(
             ci.created_at,
             ci.id,
             ci.customer_id,
+            # a 100,000-recipient blast would bury the team's feed: its emails show per customer
+            where=None
+            if customer_id is not None
+            else ci.outcome.is_distinct_from(CAMPAIGN_OUTCOME),
         ),
         side(
             [

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
 from . import validation
-from .activity import ActivityKind, notify_activity
+from .activity import CAMPAIGN_OUTCOME, ActivityKind, notify_activity
 from .db.models import (
     Customer,
     CustomerInteraction,
@@ -245,6 +245,8 @@ def mark_sent(
             "type": InteractionType.email,
             "direction": InteractionDirection.outbound,
             "notes": row.subject,
+            # A blast's emails stay on each customer's timeline but out of the team's feed.
+            "outcome": CAMPAIGN_OUTCOME if row.is_campaign else None,
             "created_by": row.created_by or system,
             "created_at": now,
         }
