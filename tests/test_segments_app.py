@@ -251,6 +251,12 @@ async def test_blast_from_preview_to_queued_rows(
             s.commit()
         await wait_until(pilot, lambda: "3 sent" in shown(app, "#blast-progress-text"))
         assert "done" in shown(app, "#blast-progress-text")
+        # back on the segments home, the blast is listed with how far it has gone
+        await pilot.press("escape", "N")
+        await settle(pilot)
+        listed = rows(app, "#blasts")
+        assert len(listed) == 1 and listed[0][3:] == ["3", "3 / 0 / 0"]
+        assert listed[0][1].startswith("{first_name}, is your")
 
 
 async def test_a_rep_is_told_why_not(engine: Engine, clock: FixedClock, desk: Desk) -> None:

@@ -419,10 +419,11 @@ class BlastSummary:
     recipients: int
     by: str | None
     created_at: datetime
+    progress: Progress
 
 
 def recent(session: Session, *, limit: int = 10) -> list[BlastSummary]:
-    """The latest blasts, newest first (the dashboard and the segments screen list them)."""
+    """The latest blasts, newest first, each with how far its emails have gone."""
     rows = session.execute(
         sa.select(
             Blast.id,
@@ -438,9 +439,11 @@ def recent(session: Session, *, limit: int = 10) -> list[BlastSummary]:
         .limit(limit)
     )
     out = []
-    for bid, subject, name, definition, recipients, by, created in rows:
+    for bid, subject, name, definition, recipients, by, created in rows.all():
         segment = name or segments.to_text(segments.from_json(definition))
-        out.append(BlastSummary(bid, subject, segment, recipients, by, created))
+        out.append(
+            BlastSummary(bid, subject, segment, recipients, by, created, progress(session, bid))
+        )
     return out
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ..blasts import DryRun, Progress, Rendered, Sent
+from ..blasts import BlastSummary, DryRun, Progress, Rendered, Sent
 from ..board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
 from ..customers import StatusSourceBreakdown
 from ..dashboard_figures import Dashboard
@@ -83,6 +83,7 @@ class LeadsChanged(Message):
 @dataclass
 class SegmentsLoaded(Message):
     breakdown: StatusSourceBreakdown
+    blasts: list[BlastSummary]
 
 
 @dataclass

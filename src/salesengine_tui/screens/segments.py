@@ -22,10 +22,10 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from .. import customers, permissions, saved_segments, segment_tree, segments
+from .. import blasts, customers, permissions, saved_segments, segment_tree, segments
 from ..db.cancel import QueryCanceller, was_cancelled
 from ..db.engine import session_scope
-from ..display import number, plural, safe_text
+from ..display import local_datetime, number, plural, safe_text
 from ..errors import UserError
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
@@ -44,6 +44,13 @@ COLUMNS = [
     Column("active", "Active", numeric=True),
     Column("churned", "Churned", numeric=True),
     Column("total", "Total", numeric=True),
+]
+BLAST_COLUMNS = [
+    Column("when", "Sent"),
+    Column("subject", "Subject", width=34),
+    Column("segment", "Segment", width=28),
+    Column("recipients", "To", numeric=True),
+    Column("progress", "Sent / failed / waiting"),
 ]
 PREVIEW_COLUMNS = [Column("name", "Name"), Column("email", "Email"), Column("status", "Status")]
 TOTAL_KEY = "__total__"
@@ -100,6 +107,8 @@ class SegmentsScreen(SectionScreen):
                 yield SafeTable(PREVIEW_COLUMNS, id="segment-preview")
                 yield SafeTable(COLUMNS, id="sources")
                 yield Static(id="sources-note")
+                yield Static(Content("Recent email blasts"), id="blasts-title")
+                yield SafeTable(BLAST_COLUMNS, id="blasts")
 
     def on_mount(self) -> None:
         # (the base class's on_mount runs too, and loads)
@@ -186,6 +195,8 @@ class SegmentsScreen(SectionScreen):
         self.query_one("#segment-preview", SafeTable).display = not empty
         self.query_one("#sources", SafeTable).display = empty
         self.query_one("#sources-note", Static).display = empty
+        self.query_one("#blasts-title", Static).display = empty
+        self.query_one("#blasts", SafeTable).display = empty
         if empty:
             self.total = None
             self.query_one("#segment-count", Static).update(
@@ -242,7 +253,8 @@ class SegmentsScreen(SectionScreen):
     def _load_sources(self) -> None:
         with self.session() as session:
             breakdown = customers.status_source_breakdown(session)
-        self.deliver(SegmentsLoaded(breakdown=breakdown))
+            sent = blasts.recent(session, limit=8)
+        self.deliver(SegmentsLoaded(breakdown=breakdown, blasts=sent))
 
     @on(SegmentsLoaded)
     def _show_sources(self, message: SegmentsLoaded) -> None:
@@ -253,6 +265,11 @@ class SegmentsScreen(SectionScreen):
         sources = self.query_one("#sources", SafeTable)
         sources.replace_rows(rows)
         sources.refresh(layout=True)  # see _counted
+        self.query_one("#blasts-title", Static).display = bool(message.blasts)
+        self.query_one("#blasts", SafeTable).display = bool(message.blasts)
+        self.query_one("#blasts", SafeTable).replace_rows(
+            (str(b.id), _blast_cells(b, self.tz)) for b in message.blasts
+        )
         self.set_loading(False)
         if self.definition is None:
             self.set_title_detail(
@@ -495,6 +512,18 @@ def _row_label(row: segment_tree.Row) -> Text:
         what = "Match" if not row.path else "└ match"
         return Text.assemble(indent, (f"{what} {word} of", "bold"), end="")
     return Text.assemble(indent, ("• ", "dim"), segments.to_text(row.item), end="")
+
+
+def _blast_cells(b: blasts.BlastSummary, tz) -> list[object]:
+    p = b.progress
+    waiting = p.queued + p.sending
+    return [
+        safe_text(local_datetime(b.created_at, tz)),
+        safe_text(b.subject),
+        safe_text(b.segment),
+        safe_text(number(b.recipients), justify="right"),
+        safe_text(f"{number(p.sent)} / {number(p.failed + p.suppressed)} / {number(waiting)}"),
+    ]
 
 
 def _cells(counts: customers.SourceCounts, *, label: str | None = None) -> list[object]:
