@@ -190,6 +190,6 @@ def test_sent_blast_emails_stay_on_timelines_not_in_the_team_feed(
         outbox.mark_sent(s, [(row, "m") for row in claimed], provider="file", now=FIXED_NOW)
         s.commit()
         timeline = activity.recent_activity(s, customer_id=ids["Ann Good"])
-        assert [(i.interaction_type, i.notes) for i in timeline][0] == ("email", "Hi Ann")
+        assert (timeline[0].interaction_type, timeline[0].notes) == ("email", "Hi Ann")
         team = activity.recent_activity(s, 500)
         assert not any(i.notes and i.notes.startswith("Hi ") for i in team)

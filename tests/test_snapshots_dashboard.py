@@ -4,14 +4,12 @@ tests/__snapshots__ before committing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from dashboard_data import seed_dashboard
 from factories import app_context, seed_desk
 from sqlalchemy import Engine
 from sqlmodel import Session
-from textual.pilot import Pilot
+from test_snapshots_shell import loaded, then
 
 from salesengine_tui.app import SalesEngineApp
 from salesengine_tui.clock import FixedClock
@@ -24,23 +22,6 @@ def dashboard(engine: Engine, clock: FixedClock) -> SalesEngineApp:
         seed_dashboard(session, desk)
         session.commit()
     return SalesEngineApp(app_context(engine, clock, desk.manager), section="dashboard")
-
-
-async def loaded(pilot: Pilot[None]) -> None:
-    """Wait until the dashboard's worker has delivered (no loading indicator in the picture)."""
-    for _ in range(2):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def then(*keys: str) -> Callable[[Pilot[None]], object]:
-    async def run(pilot: Pilot[None]) -> None:
-        await loaded(pilot)
-        await pilot.press(*keys)
-        await loaded(pilot)
-
-    return run
 
 
 def test_dashboard_120x40(snap_compare, dashboard: SalesEngineApp) -> None:
