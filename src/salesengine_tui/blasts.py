@@ -333,45 +333,47 @@ def send(
     )
     c = _classified(definition, now)
     rendered_subject, rendered_body = _rendered(subject, body, now, settings)
-    rows = (
+    recipients = (
         sa.select(
-            sa.literal(f"blast:{blast_id}:") + sa.cast(Customer.id, sa.Text),
-            Customer.id,
-            c.c.email,
-            sa.func.regexp_replace(Customer.name, "[[:cntrl:]]", " ", "g"),
-            rendered_subject,
-            rendered_body,
-            sa.true(),
-            sa.literal(actor.id, sa.Uuid),
-            sa.literal(now, sa.DateTime(timezone=True)),
-            sa.literal(now, sa.DateTime(timezone=True)),
+            (sa.literal(f"blast:{blast_id}:") + sa.cast(Customer.id, sa.Text)).label("key"),
+            Customer.id.label("customer_id"),
+            c.c.email.label("to_email"),
+            sa.func.regexp_replace(Customer.name, "[[:cntrl:]]", " ", "g").label("to_name"),
+            rendered_subject.label("subject"),
+            rendered_body.label("body_text"),
         )
         .join(c, c.c.id == Customer.id)
         .where(c.c.reason == Reason.recipient)
+        .cte("recipients")
     )
+    columns = ["idempotency_key", "customer_id", "to_email", "to_name", "subject", "body_text"]
+    stamps = [sa.true(), sa.literal(actor.id, sa.Uuid)] + [
+        sa.literal(now, sa.DateTime(timezone=True))
+    ] * 2
     inserted = (
         insert(EmailOutbox)
         .from_select(
-            [
-                "idempotency_key",
-                "customer_id",
-                "to_email",
-                "to_name",
-                "subject",
-                "body_text",
-                "is_campaign",
-                "created_by",
-                "created_at",
-                "next_attempt_at",
-            ],
-            rows,
+            [*columns, "is_campaign", "created_by", "created_at", "next_attempt_at"],
+            sa.select(*recipients.c, *stamps),
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(EmailOutbox.id)
         .cte("inserted")
     )
-    # Counted in the database: 100,000 new ids need not travel back to say how many.
-    queued = session.execute(sa.select(sa.func.count()).select_from(inserted)).scalar_one()
+    # One statement, one snapshot: the recipients inserted are the ones counted here, so a
+    # segment that changed since the confirmation is caught. Counted in the database: 100,000
+    # new ids need not travel back to say how many.
+    now_recipients, queued = session.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(recipients).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(inserted).scalar_subquery(),
+        )
+    ).one()
+    if now_recipients != confirm:
+        raise UserError(
+            f"the segment changed while sending ({now_recipients:,} recipients, not "
+            f"{confirm:,}); nothing was queued: check the numbers again"
+        )
     return Sent(blast_id, int(queued or 0), counted.recipients, again)
 
 
