@@ -5,7 +5,7 @@ database."""
 from __future__ import annotations
 
 from factories import Desk, app_context
-from pilot_helpers import settle
+from pilot_helpers import settle, wait_until
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -103,3 +103,30 @@ async def test_a_manager_reassigns_a_deal_on_the_board(
         assert any(
             "Only managers may reassign customers or deals" in n.message for n in app._notifications
         )
+
+
+async def test_screen_keys_are_in_the_palette_too(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    from textual.command import CommandPalette
+
+    from salesengine_tui.screens.text_prompt import TextPrompt
+
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"add a stage after")
+        palette = app.screen
+        await wait_until(
+            pilot,
+            lambda: (
+                "Add a stage after this one"
+                in str(palette.query_one("CommandList").get_option_at_index(0).prompt)
+            ),
+        )
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt))

@@ -5,6 +5,7 @@ the recipient count, then watch the outbox drain (sent / failed / suppressed).""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import ClassVar
 
 from rich.table import Table
@@ -25,6 +26,7 @@ from ..errors import UserError
 from ..outbox import require_campaign_settings
 from ..saved_segments import Saved
 from .base import APP_TITLE, describe_error
+from .commands import PaletteCommand, ScreenCommands, from_keys
 from .debounce import Debounce
 from .keys import bindings
 from .messages import BlastChecked, BlastProgress, BlastQueued
@@ -45,6 +47,7 @@ _KEYS = [
 
 
 class BlastScreen(Screen[None]):
+    COMMANDS = {ScreenCommands}
     CSS_PATH = "blast.tcss"
     AUTO_FOCUS = "#blast-subject"
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
@@ -350,3 +353,6 @@ class BlastScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield from from_keys(self.run_action, _KEYS, skip=("close",))

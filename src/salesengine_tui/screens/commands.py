@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
 from ..display import visible
+from .keys import KEY_DISPLAY, Key
 
 
 class PaletteCommand(NamedTuple):
@@ -16,6 +18,21 @@ class PaletteCommand(NamedTuple):
     help: str  # our own words only: the palette reads help as markup
     callback: Callable[[], object]
     discover: bool = True  # listed before anything is typed
+
+
+def from_keys(
+    run_action: Callable[[str], object], rows: Sequence[tuple], *, skip: Iterable[str] = ()
+) -> Iterator[PaletteCommand]:
+    """A screen's keys (bindings as data) offered in the palette too: one list, two ways in."""
+    skipped = set(skip)
+    for row in rows:
+        key = Key(*row)
+        if key.action in skipped:
+            continue
+        first = key.keys.split(",")[0]
+        shown = KEY_DISPLAY.get(first, first)
+        help_ = f"{key.description} (key {shown})"
+        yield PaletteCommand(key.tooltip, help_, partial(run_action, key.action))
 
 
 @runtime_checkable

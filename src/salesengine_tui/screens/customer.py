@@ -5,6 +5,7 @@ logs an interaction, esc goes back. Reached from the leads inbox, the board and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -30,6 +31,7 @@ from ..errors import UserError
 from ..widgets.timeline_list import TimelineList
 from ..widgets.virtual_list import BlockRequest
 from .base import APP_TITLE, describe_error
+from .commands import PaletteCommand, ScreenCommands, from_keys
 from .contact_form import ContactForm
 from .interaction_form import InteractionForm, NewInteraction
 from .keys import bindings
@@ -64,6 +66,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 
 
 class CustomerScreen(Screen[None]):
+    COMMANDS = {ScreenCommands}
     CSS_PATH = "customer.tcss"
     AUTO_FOCUS = "TimelineList"
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
@@ -294,3 +297,6 @@ def _records(p: profile.Profile, now: datetime, tz: ZoneInfo) -> Table:
             Text.assemble(f"#{t.number} ", safe_text(t.summary), (f"  {t.status} {closed}", "dim"))
         )
     return grid
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield from from_keys(self.run_action, _KEYS)

@@ -4,6 +4,7 @@ New ones arrive live (the app listens and tells this screen); enter opens the cu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -20,7 +21,7 @@ from ..db.engine import session_scope
 from ..display import local_datetime, number, safe_text, visible
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
-from .commands import PaletteCommand
+from .commands import PaletteCommand, from_keys
 from .customer import CustomerScreen
 from .keys import bindings
 from .sections import NOTIFICATIONS
@@ -166,9 +167,6 @@ class NotificationsScreen(SectionScreen):
         self.everyone = not self.everyone
         self.reload()
 
-    def palette_commands(self):
+    def palette_commands(self) -> Iterator[PaletteCommand]:
         yield from super().palette_commands()
-        yield PaletteCommand("Mark all notifications read", "Yours (M)", self.action_mark_all_read)
-        yield PaletteCommand(
-            "Show everyone's notifications", "Managers (a), again for yours", self.action_everyone
-        )
+        yield from from_keys(self.run_action, _KEYS)

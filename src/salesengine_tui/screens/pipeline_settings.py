@@ -5,7 +5,7 @@ change goes through `pipeline_admin`, which checks the role and explains a refus
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -27,6 +27,7 @@ from ..display import number, safe_text
 from ..errors import UserError
 from ..widgets.safe_table import Column, SafeTable
 from .base import APP_TITLE, describe_error
+from .commands import PaletteCommand, ScreenCommands, from_keys
 from .keys import bindings
 from .picker import Picker
 from .text_prompt import TextPrompt
@@ -144,6 +145,7 @@ class StageForm(ModalScreen[dict[str, str] | None]):
 
 
 class PipelineSettingsScreen(Screen[None]):
+    COMMANDS = {ScreenCommands}
     CSS_PATH = "pipeline_settings.tcss"
     AUTO_FOCUS = "#stages-table"
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
@@ -347,3 +349,6 @@ class PipelineSettingsScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield from from_keys(self.run_action, _KEYS, skip=("close",))

@@ -9,6 +9,7 @@ all customers by lead source, the usual place to start.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from time import perf_counter
 from typing import ClassVar
 
@@ -29,7 +30,7 @@ from ..display import local_datetime, number, plural, safe_text
 from ..errors import UserError
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
-from .commands import PaletteCommand
+from .commands import PaletteCommand, from_keys
 from .condition_form import ConditionForm
 from .debounce import Debounce
 from .keys import bindings
@@ -483,12 +484,9 @@ class SegmentsScreen(SectionScreen):
 
         self.app.push_screen(BlastScreen(self.ctx, definition, self.saved))
 
-    def palette_commands(self):
+    def palette_commands(self) -> Iterator[PaletteCommand]:
         yield from super().palette_commands()
-        for key in _KEYS:
-            if key[1] in ("leave_text",):
-                continue
-            yield PaletteCommand(f"Segment: {key[4]}", key[2], getattr(self, f"action_{key[1]}"))
+        yield from from_keys(self.run_action, _KEYS, skip=("leave_text",))
 
 
 def _fitted(columns: list[Column], rows: list[list[object]], most: int = 32) -> list[Column]:
