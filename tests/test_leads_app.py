@@ -210,3 +210,23 @@ async def test_new_lead_with_validation_and_duplicate_warning(
         assert table(app).count == 5
     minh = customer(engine, "Minh Souphanousinphone")
     assert (minh.status, minh.owner_id) == (CustomerStatus.lead, desk.rep.id)
+
+
+async def test_a_rep_takes_an_unassigned_lead(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    from salesengine_tui.screens.picker import Picker
+
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("down")  # Dale Gribble, unassigned
+        assert table(app).current.name == "Dale Gribble"
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, Picker)
+        assert [str(label) for label, _ in app.screen.choices] == ["Sam Ortiz (me)"]
+        await pilot.press("enter")
+        await settle(pilot)
+    assert customer(engine, "Dale Gribble").owner_id == desk.rep.id

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Input, Static
 
-from .. import leads, pipeline, profile
+from .. import leads, permissions, pipeline, profile
 from ..context import AppContext
 from ..db.engine import session_scope
 from ..display import plural, safe_text
@@ -405,8 +405,11 @@ class LeadsScreen(SectionScreen):
         ids = self._targets()
         if not ids:
             return
-        choices: list[tuple[Text, object]] = [(safe_text(p.name), p.id) for p in self.people]
-        choices.append((Text("Nobody (unassign)"), "nobody"))
+        if permissions.allowed(self.ctx.actor, permissions.Action.reassign):
+            choices: list[tuple[Text, object]] = [(safe_text(p.name), p.id) for p in self.people]
+            choices.append((Text("Nobody (unassign)"), "nobody"))
+        else:  # a rep takes unassigned leads for themselves; the domain says why, if not
+            choices = [(Text.assemble(safe_text(self.ctx.actor.name), " (me)"), self.ctx.actor.id)]
         title = f"Assign {plural(len(ids), 'lead')} to…"
         self.app.push_screen(
             Picker(title, choices),
