@@ -77,7 +77,7 @@ class ConditionForm(ModalScreen[segments.Condition | None]):
         ops.highlighted = allowed.index(op) if op in allowed else 0
         hint = field.help
         if field.choices:
-            hint += f" ({' / '.join(field.choices)})"
+            hint = " / ".join(field.choices)
         elif field.kind is segments.Kind.months:
             hint += " (6mo, 2y, 90d)"
         self.query_one("#condition-help", Static).update(Content(hint))
