@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 
 import pytest
 from factories import (
@@ -414,29 +413,6 @@ async def test_unreachable_database_is_one_notification_not_a_crash(
 def session(engine: Engine, desk: Desk) -> Iterator[Session]:
     with Session(engine) as s:
         yield s
-
-
-def test_stage_summaries_and_totals(session: Session) -> None:
-    residential = pipeline.list_pipelines(session)[0]
-    stages = pipeline.stage_summaries(session, residential.id)
-    assert [(s.name, s.count, s.total_value) for s in stages][:2] == [
-        ("New", 2, Decimal("20400.00")),
-        ("Site Visit Scheduled", 1, Decimal("9100.00")),
-    ]
-    assert stages[3].weighted_value == Decimal("16500.00")
-    totals = pipeline.totals_of(stages)
-    assert (totals.open_count, totals.open_value, totals.weighted_value) == (
-        5,
-        Decimal("67000.00"),
-        Decimal("28565.00"),
-    )
-    assert (totals.won_count, totals.won_value, totals.lost_count) == (1, Decimal("7300.00"), 0)
-    overview = pipeline.pipeline_overview(session)
-    assert [o.pipeline.name for o in overview] == [
-        "Residential Replacements",
-        "Commercial Contracts",
-    ]
-    assert overview[0].totals == totals
 
 
 def test_next_pipeline_wraps() -> None:

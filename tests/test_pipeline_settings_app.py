@@ -4,7 +4,7 @@ database."""
 
 from __future__ import annotations
 
-from factories import Desk, app_context
+from factories import Desk, app_context, stages_of
 from pilot_helpers import settle, wait_until
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -68,6 +68,12 @@ async def test_a_manager_edits_adds_reorders_and_is_stopped(
         await settle(pilot)
         assert any("holds 2 estimates" in n.message for n in app._notifications)
         assert stage_rows(engine, pid)[0][0] == "New"
+        await pilot.press("p")  # the next pipeline
+        await settle(pilot)
+        with Session(engine) as s:
+            commercial = stages_of(s, "Commercial Contracts")["Qualified"].pipeline_id
+        assert screen.pipeline_id == commercial
+        assert "Qualified" in [x.name for x in screen.stages]
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, PipelineSettingsScreen)

@@ -28,7 +28,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from .. import activity, board, live
+from .. import activity, board, live, pipeline
 from .. import dashboard_figures as figures
 from ..context import AppContext
 from ..display import (
@@ -363,9 +363,8 @@ class DashboardScreen(SectionScreen):
         dashboard = self.dashboard
         if dashboard is None or not dashboard.pipelines:
             return
-        ids = [p.id for p in dashboard.pipelines]
-        index = ids.index(self.pipeline_id) if self.pipeline_id in ids else -1
-        self.pipeline_id = ids[(index + 1) % len(ids)]
+        following = pipeline.next_pipeline(dashboard.pipelines, self.pipeline_id)
+        self.pipeline_id = following.id if following else None
         self.reload()
 
     def palette_commands(self) -> Iterable[PaletteCommand]:

@@ -313,9 +313,9 @@ class PipelineSettingsScreen(Screen[None]):
         self.app.push_screen(Picker(f"Delete the stage “{stage.name}”?", choices), chosen)
 
     def action_next_pipeline(self) -> None:
-        ids = [p.id for p in self.pipelines]
-        if self.pipeline_id in ids and len(ids) > 1:
-            self.pipeline_id = ids[(ids.index(self.pipeline_id) + 1) % len(ids)]
+        following = pipeline.next_pipeline(self.pipelines, self.pipeline_id)
+        if following is not None and following.id != self.pipeline_id:
+            self.pipeline_id = following.id
             self.reload()
 
     def action_new_pipeline(self) -> None:
