@@ -24,12 +24,12 @@ from harness import Cluster, Options, Result, benchmark, timed
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from salesengine_tui import activity
-from salesengine_tui import dashboard_figures as figures
-from salesengine_tui.clock import Clock
+from salesengine_tui.access.users import get_by_login
+from salesengine_tui.activity import feed as activity
+from salesengine_tui.base.clock import Clock
 from salesengine_tui.db.demo import seed_demo
-from salesengine_tui.pipeline import list_pipelines
-from salesengine_tui.users import get_by_login
+from salesengine_tui.deals import figures as figures
+from salesengine_tui.deals.pipelines import list_pipelines
 
 PROBE = Path(__file__).with_name("dashboard_probe.py")
 TZ = ZoneInfo("America/Chicago")

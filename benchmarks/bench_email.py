@@ -15,9 +15,10 @@ from sqlalchemy import Engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_providers import FakeProviders
 
-from salesengine_tui.clock import FixedClock
-from salesengine_tui.email_sender import drain, make_provider
-from salesengine_tui.settings import load_settings
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.settings import load_settings
+from salesengine_tui.email.sender import make_provider
+from salesengine_tui.usecases.email import drain
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 BATCHED = 100_000

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from harness import Cluster, Options, Result, benchmark
 from sqlalchemy import Engine, event, text
 
-from salesengine_tui import nurture, upsell
+from salesengine_tui.automation import nurture, upsell
 from salesengine_tui.db.engine import session_scope
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

@@ -15,7 +15,8 @@ from harness import Cluster, Options, Result, benchmark
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from salesengine_tui import activity, lead_import
+from salesengine_tui.activity import feed as activity
+from salesengine_tui.customers import lead_csv as lead_import
 from salesengine_tui.db.engine import session_scope
 
 SIZES = (100, 100_000)

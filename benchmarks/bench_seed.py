@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from harness import Cluster, Options, Result, benchmark
 
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.demo import SeedReport, seed_demo
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 of equipment per customer (100,000 customers; 1,000,000 with --big), each count beside a
 hand-written query for the same question, timed in turns in the same run, and the plans.
 
-Targets (issue 7): each count within 1.2x of the hand-written query and under 0.5 s at 1M
+Targets: each count within 1.2x of the hand-written query and under 0.5 s at 1M
 customers and 2M units. The hand-written queries run twice, with the server's settings and
 in one process (`segments.one_process`, which segments joining equipment or tickets use),
 and the count is held to the faster of the two. The database is only read, so it is
@@ -24,12 +24,12 @@ from harness import Cluster, Options, Result, benchmark, engine_for
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
-from salesengine_tui import blasts, segments
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.access.users import Actor
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.demo import seed_demo
 from salesengine_tui.db.models import User, UserRole
-from salesengine_tui.settings import load_settings
-from salesengine_tui.users import Actor
+from salesengine_tui.marketing import blasts, segments
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 SEED = 42

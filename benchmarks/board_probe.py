@@ -39,12 +39,12 @@ async def board(started: float, url: str, login: str, keys: int) -> dict[str, ob
     from sqlalchemy.engine import make_url
     from sqlmodel import Session
 
+    from salesengine_tui.access.users import Actor, get_by_login
     from salesengine_tui.app import SalesEngineApp
-    from salesengine_tui.clock import Clock
-    from salesengine_tui.context import AppContext
+    from salesengine_tui.base.clock import Clock
+    from salesengine_tui.base.settings import load_settings
     from salesengine_tui.db.engine import make_engine
-    from salesengine_tui.settings import load_settings
-    from salesengine_tui.users import Actor, get_by_login
+    from salesengine_tui.usecases.context import AppContext
     from salesengine_tui.widgets.board_column import BoardColumn
     from salesengine_tui.widgets.leads_table import LeadsTable
 

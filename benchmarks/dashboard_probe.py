@@ -22,13 +22,13 @@ async def dashboard(started: float, url: str, login: str) -> dict[str, object]:
     from sqlalchemy.engine import make_url
     from sqlmodel import Session
 
+    from salesengine_tui.access.users import Actor, get_by_login
     from salesengine_tui.app import SalesEngineApp
-    from salesengine_tui.clock import Clock
-    from salesengine_tui.context import AppContext
+    from salesengine_tui.base.clock import Clock
+    from salesengine_tui.base.settings import load_settings
     from salesengine_tui.db.engine import make_engine
     from salesengine_tui.screens.dashboard import DashboardScreen
-    from salesengine_tui.settings import load_settings
-    from salesengine_tui.users import Actor, get_by_login
+    from salesengine_tui.usecases.context import AppContext
     from salesengine_tui.widgets.safe_table import SafeTable
 
     engine = make_engine(make_url(url))

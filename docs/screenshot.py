@@ -10,15 +10,15 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from salesengine_tui.access.users import Actor, get_by_login
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
-from salesengine_tui.context import AppContext
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db import migrate
 from salesengine_tui.db.demo import seed_demo
 from salesengine_tui.db.engine import make_engine, session_scope
 from salesengine_tui.db.scratch import scratch_cluster
-from salesengine_tui.settings import load_settings
-from salesengine_tui.users import Actor, get_by_login
+from salesengine_tui.usecases.context import AppContext
 
 HERE = Path(__file__).parent
 CLOCK = FixedClock(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))

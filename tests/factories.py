@@ -14,8 +14,9 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from salesengine_tui.clock import Clock
-from salesengine_tui.context import AppContext
+from salesengine_tui.access.users import Actor
+from salesengine_tui.base.clock import Clock
+from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.models import (
     Customer,
     CustomerInteraction,
@@ -29,8 +30,7 @@ from salesengine_tui.db.models import (
     User,
     UserRole,
 )
-from salesengine_tui.settings import load_settings
-from salesengine_tui.users import Actor
+from salesengine_tui.usecases.context import AppContext
 
 FIXED_NOW = datetime.fromisoformat("2026-11-24T15:00:00+00:00")  # same as conftest's clock
 

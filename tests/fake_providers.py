@@ -33,6 +33,7 @@ class FakeProviders:
         self.script: deque[Scripted] = deque()
         self.inactive: set[str] = set()  # Postmark answers 406 for these addresses
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)  # notified as each request is recorded
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +49,7 @@ class FakeProviders:
                     body = raw
                 with fake.lock:
                     fake.received.append(Received(self.path, dict(self.headers), body))
+                    fake.arrived.notify_all()
                     scripted = fake.script.popleft() if fake.script else None
                 if scripted is not None and scripted.delay:
                     time.sleep(scripted.delay)
@@ -98,6 +100,12 @@ class FakeProviders:
                     )
             return Scripted(200, {"Content-Type": "application/json"}, json.dumps(results).encode())
         return Scripted(404, {"Content-Type": "text/html"}, b"<html>not here</html>")
+
+    def wait_received(self, count: int = 1, seconds: float = 30.0) -> bool:
+        """Until `count` requests have arrived (recorded before they are answered); False if
+        they did not within `seconds`."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, seconds)
 
     def answer(self, *scripted: Scripted) -> None:
         with self.lock:

@@ -6,7 +6,7 @@ Plus the domain queries the sections show (they are the shell's data sources).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from factories import (
@@ -19,17 +19,20 @@ from factories import (
     fixed_id,
     stages_of,
 )
+from pilot_helpers import settle, wait_until
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from textual.command import CommandPalette
-from textual.pilot import Pilot
 from textual.widgets import Static
 
-from salesengine_tui import activity, customers, leads, pipeline
+from salesengine_tui.activity import feed as activity
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.customers import leads
+from salesengine_tui.customers import status as customers
 from salesengine_tui.db.engine import make_engine
+from salesengine_tui.deals import pipelines as pipeline
 from salesengine_tui.screens.help import HelpScreen
 from salesengine_tui.widgets.board_column import BoardColumn
 from salesengine_tui.widgets.charts import BarTable
@@ -44,21 +47,6 @@ EVIL_SHOWN = "[@click=app.quit]Acme␛[2J [bold]x[/]"
 @pytest.fixture
 def app(engine: Engine, clock: FixedClock, desk: Desk) -> SalesEngineApp:
     return SalesEngineApp(app_context(engine, clock, desk.manager))
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let mounts start their workers, wait for the workers, then for their messages."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def wait_until(pilot: Pilot[None], check: Callable[[], bool], tries: int = 100) -> None:
-    for _ in range(tries):
-        if check():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 def rows(app: SalesEngineApp, selector: str) -> list[list[str]]:

@@ -11,11 +11,11 @@ from factories import FIXED_NOW, Desk, add_customer
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
 
-from salesengine_tui import blasts, saved_segments, segments
+from salesengine_tui.access.users import Actor
+from salesengine_tui.base.errors import PermissionDenied, UserError
+from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.models import Blast, EmailOutbox, Equipment, OutboxStatus
-from salesengine_tui.errors import PermissionDenied, UserError
-from salesengine_tui.settings import load_settings
-from salesengine_tui.users import Actor
+from salesengine_tui.marketing import blasts, saved_segments, segments
 
 SETTINGS = load_settings(
     company_postal_address="1 Main St, Dallas TX 75201",
@@ -178,7 +178,8 @@ def test_saved_segments_lifecycle(engine: Engine, desk: Desk) -> None:
 def test_sent_blast_emails_stay_on_timelines_not_in_the_team_feed(
     engine: Engine, desk: Desk
 ) -> None:
-    from salesengine_tui import activity, outbox
+    from salesengine_tui.activity import feed as activity
+    from salesengine_tui.email import outbox
 
     ids = seed(engine)
     manager = Actor.of(desk.manager)

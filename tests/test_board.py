@@ -21,7 +21,9 @@ from factories import (
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from salesengine_tui import activity, board, live
+from salesengine_tui.access.users import Actor
+from salesengine_tui.activity import feed as activity
+from salesengine_tui.db import live
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import (
     Customer,
@@ -31,7 +33,7 @@ from salesengine_tui.db.models import (
     EstimateStatus,
     UserRole,
 )
-from salesengine_tui.users import Actor
+from salesengine_tui.deals import board
 
 N = 250  # more than two blocks of a column
 

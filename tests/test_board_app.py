@@ -3,8 +3,6 @@ and data that looks like markup. Every step is checked in the database too."""
 
 from __future__ import annotations
 
-import asyncio
-
 from factories import (
     FIXED_NOW,
     Desk,
@@ -15,20 +13,20 @@ from factories import (
     days_before,
     stages_of,
 )
-from pilot_helpers import settle, wait_until
+from pilot_helpers import settle, wait_listening, wait_until
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from salesengine_tui import board
+from salesengine_tui.access.users import Actor
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import Estimate, EstimateStageHistory, UserRole
+from salesengine_tui.deals import board
 from salesengine_tui.screens.card_detail import CardDetailScreen
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.lost_reason import LostReasonScreen
 from salesengine_tui.screens.stage_picker import StagePicker
-from salesengine_tui.users import Actor
 from salesengine_tui.widgets.board_column import BoardColumn
 
 SIZE = (120, 40)
@@ -275,7 +273,7 @@ async def test_live_update_from_another_terminal_keeps_cursor(
             lambda: isinstance(app.screen.focused, BoardColumn) and lane(app).current is not None,
         )
         await pilot.press("j")  # on Hank, the second card of New
-        await asyncio.sleep(0.3)  # the listener connects
+        await wait_listening(pilot, app.screen.listening, "board's")
         hank = lane(app).current
         assert hank.customer_name == "Hank Hill"
         with Session(engine) as s:

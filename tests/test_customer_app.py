@@ -11,9 +11,9 @@ from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 from test_leads_app import customer
 
-from salesengine_tui import activity
+from salesengine_tui.activity import feed as activity
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.models import CustomerInteraction
 from salesengine_tui.screens.contact_form import ContactForm
 from salesengine_tui.screens.customer import CustomerScreen

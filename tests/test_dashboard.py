@@ -4,7 +4,6 @@ updates between two app instances on one database."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -25,20 +24,23 @@ from factories import (
     seed_desk,
     stages_of,
 )
-from pilot_helpers import settle, wait_until
+from pilot_helpers import settle, wait_listening, wait_until
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from salesengine_tui import activity, board, live, profile
-from salesengine_tui import dashboard_figures as figures
+from salesengine_tui.access.users import Actor
+from salesengine_tui.activity import feed as activity
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.customers import profile
+from salesengine_tui.db import live
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import InteractionDirection, InteractionType
-from salesengine_tui.pipeline import list_pipelines
+from salesengine_tui.deals import board
+from salesengine_tui.deals import figures as figures
+from salesengine_tui.deals.pipelines import list_pipelines
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.dashboard import CustomerList, DashboardScreen
-from salesengine_tui.users import Actor
 from salesengine_tui.widgets.board_column import BoardColumn
 from salesengine_tui.widgets.charts import (
     BarTable,
@@ -319,10 +321,16 @@ def test_team_feed_shows_upsell_flags_automated_emails_and_conversions(session: 
 
 def test_feed_writers_notify_on_commit_only(engine: Engine, dash: DashboardDesk) -> None:
     heard: list[str] = []
-    stop, ready = threading.Event(), threading.Event()
+    stop, ready, marker = threading.Event(), threading.Event(), threading.Event()
+
+    def hear(payload: str) -> None:
+        heard.append(payload)
+        if payload == "marker":
+            marker.set()
+
     listener = threading.Thread(
         target=live.listen,
-        args=(engine.url, [activity.ACTIVITY_CHANNEL], heard.append, stop),
+        args=(engine.url, [activity.ACTIVITY_CHANNEL], hear, stop),
         kwargs={"on_connected": ready.set, "poll_seconds": 0.05},
         daemon=True,
     )
@@ -343,15 +351,14 @@ def test_feed_writers_notify_on_commit_only(engine: Engine, dash: DashboardDesk)
                     s, actor, hank, type=InteractionType.call,
                     direction=InteractionDirection.outbound, notes="hi", now=FIXED_NOW,
                 )  # fmt: skip
-        for _ in range(100):
-            if heard:
-                break
-            stop.wait(0.02)
-        stop.wait(0.2)
+        # Notifications arrive in commit order: once this marker is heard, so is all before it.
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_notify(:c, 'marker')"), {"c": activity.ACTIVITY_CHANNEL})
+        assert marker.wait(10), "the marker notification never arrived"
     finally:
         stop.set()
         listener.join(5)
-    assert heard == ["interaction"]
+    assert heard == ["interaction", "marker"]
 
 
 def test_figures_can_all_be_index_driven(session: Session, dash: DashboardDesk) -> None:
@@ -540,7 +547,7 @@ async def test_live_update_from_another_app_keeps_the_feed_cursor(
         assert cursor_customer(watcher, "activity") == "Hank Hill"
         before = feed.cursor_key
         first_rows = feed.row_count
-        await asyncio.sleep(0.3)  # the listener connects
+        await wait_listening(watching, watcher.screen.listening, "dashboard's")
 
         # On the board in the other app, the first card of New (Peggy) moves on.
         await wait_until(moving, lambda: isinstance(mover.screen.focused, BoardColumn))
@@ -585,7 +592,8 @@ async def test_changes_while_away_repaint_on_return(
     async with app.run_test(size=SIZE) as pilot:
         feed = app.screen.query_one("#activity", CustomerList)
         await wait_until(pilot, lambda: feed.row_count > 0)
-        await asyncio.sleep(0.3)  # the listener connects
+        dashboard = app.screen
+        await wait_listening(pilot, dashboard.listening, "dashboard's")
         await pilot.press("2")  # the leads inbox (no settle: the listener never completes)
         await wait_until(pilot, lambda: app.current_mode == "leads")
         with session_scope(engine) as s:
@@ -594,7 +602,11 @@ async def test_changes_while_away_repaint_on_return(
                 type=InteractionType.meeting, direction=InteractionDirection.inbound,
                 notes="Walked in", now=FIXED_NOW + timedelta(minutes=2),
             )  # fmt: skip
-        await asyncio.sleep(0.5)
+        # The hidden dashboard hears the change and only notes it for its return (no reload).
+        await wait_until(
+            pilot, lambda: dashboard._live_stale, what="the hidden dashboard hearing the change"
+        )
+        assert not dashboard._live_pending  # no repaint scheduled while hidden
         assert feed.get_row_at(0)[2].plain != "Dale Gribble"  # not repainted while hidden
         await pilot.press("4")
         await wait_until(pilot, lambda: feed.get_row_at(0)[2].plain == "Dale Gribble", seconds=5)
@@ -627,6 +639,6 @@ def test_listen_accepts_several_channels(engine: Engine) -> None:
 
 
 def test_board_channel_is_one_of_the_dashboards() -> None:
-    from salesengine_tui.screens.dashboard import LIVE_CHANNELS
+    from salesengine_tui.usecases.dashboard import LIVE_CHANNELS
 
     assert board.BOARD_CHANNEL in LIVE_CHANNELS and activity.ACTIVITY_CHANNEL in LIVE_CHANNELS

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.errors import UserError
 from salesengine_tui.db.demo import SeedReport, database_is_empty, seed_demo
 from salesengine_tui.db.engine import make_engine
 from salesengine_tui.db.scratch import ScratchCluster
-from salesengine_tui.errors import UserError
 
 CUSTOMERS = 500
 INDEXES = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"

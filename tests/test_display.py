@@ -12,8 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from salesengine_tui import display
-from salesengine_tui.display import days_ago, local_date, local_datetime, money, safe_text, visible
+from salesengine_tui.ui import display
+from salesengine_tui.ui.display import (
+    days_ago,
+    local_date,
+    local_datetime,
+    money,
+    safe_text,
+    visible,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 09:00 in Chicago

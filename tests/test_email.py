@@ -14,13 +14,14 @@ from fake_providers import FakeProviders, Scripted
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
-from salesengine_tui import outbox
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.errors import UserError
+from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import Customer, CustomerInteraction, EmailOutbox, Notification
-from salesengine_tui.email_sender import drain, make_provider
-from salesengine_tui.errors import UserError
-from salesengine_tui.settings import load_settings
+from salesengine_tui.email import outbox
+from salesengine_tui.email.sender import make_provider
+from salesengine_tui.usecases.email import drain
 
 KEY = "SG.secret-key-never-shown"
 
@@ -377,7 +378,6 @@ def test_sender_killed_mid_batch_loses_nothing(
     import signal
     import subprocess
     import sys
-    import time as clock_time
 
     from test_cli import _url
 
@@ -399,18 +399,24 @@ def test_sender_killed_mid_batch_loses_nothing(
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = clock_time.monotonic() + 30
-        while not fake.received and clock_time.monotonic() < deadline:
-            clock_time.sleep(0.05)
-        assert fake.received, "the sender never reached the provider"
-        sender.send_signal(signal.SIGKILL)
+        assert fake.wait_received(1), "the sender never reached the provider"
+        # In flight at the kill: the batch the provider holds is claimed and not yet sent.
+        with engine.connect() as conn:
+            claimed = conn.execute(
+                text("SELECT to_email, claimed_at FROM email_outbox WHERE status = 'sending'")
+            ).all()
+            sent = conn.execute(text("SELECT count(*) FROM email_outbox WHERE status = 'sent'"))
+            assert sent.scalar_one() == 0
     finally:
+        sender.send_signal(signal.SIGKILL)
         sender.wait(timeout=10)
     first_batch = {m["To"] for m in fake.received[0].body}
     assert len(first_batch) == 500
-    clock_time.sleep(1.2)  # the dead sender's lease runs out
-    real_now = FixedClock(datetime_now())
-    report = drain(engine, make_provider(settings), settings, clock=real_now)
+    assert first_batch == {row.to_email for row in claimed}
+    # The next sender's clock reads past the dead sender's lease (1 s from its claim).
+    lease_over = max(row.claimed_at for row in claimed) + timedelta(seconds=1, milliseconds=1)
+    after_lease = FixedClock(max(lease_over, datetime_now()))
+    report = drain(engine, make_provider(settings), settings, clock=after_lease)
     assert report.recovered == 500
     received = [m["To"] for r in fake.received for m in r.body]
     assert set(received) == {f"k{i}@example.com" for i in range(700)}  # nothing lost

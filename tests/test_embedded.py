@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
+
+from waiting import wait_for
 
 HOLDER = textwrap.dedent(
     """
@@ -61,10 +62,7 @@ def test_two_processes_share_one_cluster_on_a_socket(tmp_path: Path) -> None:
     # The first one leaving does not stop the server under the second.
     assert _finish(second) == "still-up"
     # The last one out stops it.
-    deadline = time.monotonic() + 10
-    while postmaster.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not postmaster.exists()
+    wait_for(lambda: not postmaster.exists(), "the server stopping when the last one left")
 
 
 def test_reused_on_the_next_run(tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ from factories import FIXED_NOW, Desk, add_customer, add_user, days_before, pipe
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from salesengine_tui import activity, leads
+from salesengine_tui.access.users import Actor
+from salesengine_tui.activity import feed as activity
+from salesengine_tui.base.errors import UserError
+from salesengine_tui.customers import leads
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import Customer, CustomerStatus, UserRole
-from salesengine_tui.errors import UserError
-from salesengine_tui.users import Actor
 
 TZ = ZoneInfo("America/Chicago")
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.models import (
     Customer,
     CustomerInteraction,

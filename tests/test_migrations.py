@@ -11,10 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 
+from salesengine_tui.base.errors import SchemaOutOfDate
 from salesengine_tui.db import migrate
 from salesengine_tui.db.engine import make_engine
 from salesengine_tui.db.models import metadata
-from salesengine_tui.errors import SchemaOutOfDate
 
 BASELINE = "0001_operations_baseline"
 

@@ -10,20 +10,21 @@ from datetime import timedelta
 import psycopg
 import pytest
 from factories import FIXED_NOW, Desk, app_context
-from pilot_helpers import settle, wait_until
+from pilot_helpers import settle, wait_listening, wait_until
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 from test_upsell import close_ticket
 from test_upsell import sync as upsell_sync
 
-from salesengine_tui import live, notifications
+from salesengine_tui.access.users import Actor
+from salesengine_tui.activity import notifications
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.errors import PermissionDenied
+from salesengine_tui.db import live
 from salesengine_tui.db.models import Notification
-from salesengine_tui.errors import PermissionDenied
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.notifications import NotificationsScreen
-from salesengine_tui.users import Actor
 from salesengine_tui.widgets.app_header import AppHeader
 
 SIZE = (120, 40)
@@ -92,7 +93,7 @@ async def test_an_upsell_flag_reaches_an_open_app_within_seconds(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         await wait_until(pilot, lambda: unread_tab(app) == "5 Alerts")
-        await asyncio.sleep(0.3)  # the listener connects
+        await wait_listening(pilot, app.alerts_listening, "alerts")
         close_ticket(engine, desk)
         report = await asyncio.to_thread(upsell_sync, engine)  # the jobs runner's sync
         assert report.notifications == 1

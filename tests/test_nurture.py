@@ -10,7 +10,7 @@ from factories import FIXED_NOW, Desk, add_customer, add_estimate, add_interacti
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
-from salesengine_tui import nurture
+from salesengine_tui.automation import nurture
 from salesengine_tui.db.engine import session_scope
 
 

@@ -9,10 +9,12 @@ from factories import FIXED_NOW, Desk, add_customer, add_estimate, stages_of
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from salesengine_tui import board, leads, permissions, pipeline_admin
+from salesengine_tui.access import permissions
+from salesengine_tui.access.users import Actor
+from salesengine_tui.base.errors import PermissionDenied, UserError
+from salesengine_tui.customers import leads
 from salesengine_tui.db.models import Customer, DealPipeline, DealStage, Estimate
-from salesengine_tui.errors import PermissionDenied, UserError
-from salesengine_tui.users import Actor
+from salesengine_tui.deals import board, pipeline_admin
 
 
 def snapshot(engine: Engine) -> tuple:

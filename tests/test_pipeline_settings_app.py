@@ -9,9 +9,9 @@ from pilot_helpers import settle, wait_until
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from salesengine_tui import pipeline_admin
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.deals import pipeline_admin
 from salesengine_tui.screens.pipeline_settings import PipelineSettingsScreen, StageForm
 
 SIZE = (120, 40)

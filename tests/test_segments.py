@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from salesengine_tui import segments
 from salesengine_tui.db.models import Equipment, Ticket
+from salesengine_tui.marketing import segments
 
 
 def test_parse_the_plans_example_and_round_trip() -> None:
@@ -155,8 +155,8 @@ def test_cli_count_show_and_errors(engine: Engine, db_url, desk: Desk, capsys) -
 def test_cli_list_and_export_saved_segments(engine: Engine, db_url, desk: Desk, capsys) -> None:
     from test_cli import _url, run
 
-    from salesengine_tui import saved_segments
-    from salesengine_tui.users import Actor
+    from salesengine_tui.access.users import Actor
+    from salesengine_tui.marketing import saved_segments
 
     seed(engine, desk)
     with Session(engine) as s:
@@ -201,7 +201,7 @@ def _demo(engine: Engine) -> str:
     """A few hundred demo customers, plus open estimates of 0 dollars and two at once, and
     a service and a unit exactly at a cutoff below; returns the login of a rep who owns
     customers."""
-    from salesengine_tui.clock import FixedClock
+    from salesengine_tui.base.clock import FixedClock
     from salesengine_tui.db.demo import seed_demo
 
     seed_demo(engine, customers=300, seed=7, clock=FixedClock(FIXED_NOW))

@@ -14,16 +14,16 @@ from test_blasts import seed as seed_blast
 from test_segments import seed
 from textual.widgets import Input, OptionList, Static
 
-from salesengine_tui import blasts, segments
+from salesengine_tui.access.users import Actor
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
-from salesengine_tui.context import AppContext
+from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.models import Blast, EmailOutbox, Segment, User
+from salesengine_tui.marketing import blasts, segments
 from salesengine_tui.screens.blast import BlastScreen
 from salesengine_tui.screens.condition_form import ConditionForm
 from salesengine_tui.screens.picker import Picker
 from salesengine_tui.screens.text_prompt import TextPrompt
-from salesengine_tui.users import Actor
+from salesengine_tui.usecases.context import AppContext
 
 SIZE = (120, 40)
 PLAN = "equipment.age > 10 and last_service > 6mo"

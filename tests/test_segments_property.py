@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from salesengine_tui import segments
 from salesengine_tui.db.models import CustomerStatus, Equipment, Ticket
+from salesengine_tui.marketing import segments
 
 KINDS = ["Central AC", "Furnace", "Heat Pump", "Boiler", "furnace"]
 CITIES = ["Dallas", "dallas", "Fort Worth", "Plano", None, "O'Brien [bold]"]

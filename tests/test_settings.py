@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from salesengine_tui.settings import load_settings
+from salesengine_tui.base.settings import load_settings
 
 
 def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

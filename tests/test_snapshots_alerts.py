@@ -11,7 +11,7 @@ from sqlmodel import Session
 from test_snapshots_shell import then
 
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.models import Notification
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from test_snapshots_shell import then
 
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 
 
 @pytest.fixture

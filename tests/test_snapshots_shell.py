@@ -12,7 +12,7 @@ from sqlmodel import Session
 from textual.pilot import Pilot
 
 from salesengine_tui.app import SalesEngineApp
-from salesengine_tui.clock import FixedClock
+from salesengine_tui.base.clock import FixedClock
 
 
 @pytest.fixture

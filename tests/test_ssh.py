@@ -30,9 +30,10 @@ from sqlalchemy.engine import URL
 from sqlmodel import Session
 from test_cli import _url, run
 
-from salesengine_tui import cli, ssh_keys
+from salesengine_tui.access import ssh_keys
+from salesengine_tui.base.errors import UserError
+from salesengine_tui.cli import app_commands
 from salesengine_tui.db.models import User
-from salesengine_tui.errors import UserError
 
 SSHD = Path("/usr/sbin/sshd")
 
@@ -361,7 +362,7 @@ def test_key_user_outranks_environment_and_original_command(
     # What sshd's forced command runs, with a client that tried to pick someone else.
     monkeypatch.setenv("SALESENGINE_USER", "sam")
     monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "salesengine --user sam")
-    monkeypatch.setattr(cli, "_require_terminal", lambda: None)
+    monkeypatch.setattr(app_commands, "require_terminal", lambda: None)
     opened: list[str] = []
     from salesengine_tui.app import SalesEngineApp
 

@@ -10,7 +10,7 @@ from factories import FIXED_NOW, Desk, add_customer, add_user
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from salesengine_tui import upsell
+from salesengine_tui.automation import upsell
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import END_OF_LIFE_RESOLUTION, Equipment, Ticket, UserRole
 

@@ -1,7 +1,7 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
-For now: `status`, and `once nurture|upsell|outbox` (run one job now, recorded in job_runs,
-under the job's advisory lock), and `run`, the scheduled loop (`runner.py`).
+`status`; `once nurture|upsell|outbox` (run one job now; nurture and upsell are recorded in
+job_runs, under the job's advisory lock); and `run`, the scheduled loop (`runner.py`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from salesengine_tui.base.clock import Clock
+from salesengine_tui.base.errors import UserError
+from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.connect import open_engine
-from salesengine_tui.errors import UserError
-from salesengine_tui.jobs_status import job_status
-from salesengine_tui.settings import load_settings
+from salesengine_tui.usecases import AppContext, Desk
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,46 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_once(engine, settings, job: str, dry_run: bool) -> int:
+def run_once(desk: Desk, job: str, dry_run: bool) -> int:
     """One job now. Exit codes: 0 done, 1 failed, 3 skipped (another runner holds it)."""
-    from dataclasses import asdict
-
-    from salesengine_tui import nurture, upsell
-    from salesengine_tui.clock import Clock
-    from salesengine_tui.job_runs import run_job
-
-    clock = Clock()
     if job == "outbox":
-        return run_outbox(engine, settings)
-    if job == "nurture":
-
-        def work(session):
-            report = nurture.run(session, now=clock.now(), dry_run=dry_run)
-            if dry_run:
-                session.rollback()
-            return asdict(report)
-
-    else:
-
-        def work(session):
-            return asdict(upsell.sync(session, now=clock.now()))
-
-    result = run_job(engine, job + (" (dry run)" if dry_run else ""), work, clock=clock)
+        return run_outbox(desk)
+    result = desk.jobs.nurture(dry_run=dry_run) if job == "nurture" else desk.jobs.upsell()
     counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.counts.items())
     print(f"{job}: {result.status}" + (f": {counts}" if counts else "")
           + (f" ({result.error})" if result.error else ""))  # fmt: skip
     return {"ok": 0, "skipped": 3}.get(result.status, 1)
 
 
-def run_outbox(engine, settings) -> int:
-    from salesengine_tui.clock import Clock
-    from salesengine_tui.email_sender import drain, make_provider
-
-    provider = make_provider(settings)
-    try:
-        report = drain(engine, provider, settings, clock=Clock())
-    finally:
-        provider.close()
+def run_outbox(desk: Desk) -> int:
+    report = desk.email.drain()
     print(
         f"outbox: sent {report.sent:,}, failed {report.failed:,}, suppressed "
         f"{report.suppressed:,}, retrying {report.retried:,}"
@@ -108,8 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(database_url=args.database_url, data_dir=args.data_dir)
         engine = open_engine(settings, application_name="salesengine-jobs")
         try:
-            if args.command == "once":
-                return run_once(engine, settings, args.job, args.dry_run)
             if args.command == "run":
                 from .runner import Runner
 
@@ -119,7 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
                 )
                 return Runner(engine, settings).run()
-            report = job_status(engine)
+            desk = Desk(AppContext(engine, Clock(), settings, actor=None))
+            if args.command == "once":
+                return run_once(desk, args.job, args.dry_run)
+            report = desk.jobs.status()
         finally:
             engine.dispose()
     except UserError as exc:

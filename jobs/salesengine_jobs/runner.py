@@ -24,34 +24,22 @@ from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import schedule
-import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from salesengine_tui import live, nurture, upsell
-from salesengine_tui.clock import Clock
-from salesengine_tui.email_sender import drain, make_provider
-from salesengine_tui.job_runs import run_job
-from salesengine_tui.settings import Settings
+from salesengine_tui.activity.feed import UPSELL_CHANNEL
+from salesengine_tui.base.clock import Clock
+from salesengine_tui.base.settings import Settings, load_settings
+from salesengine_tui.db import live
+from salesengine_tui.usecases import AppContext, Desk
 
 log = logging.getLogger("salesengine.jobs")
-UPSELL_CHANNEL = "salesengine_upsell"  # NOTIFYed by a trigger on tickets (migration 0008)
 
 
 def nightly_due(engine: Engine, now: datetime, at: clock_time, tz: ZoneInfo) -> bool:
-    """Past tonight's time where the business is, and no nurture run yet on that date."""
-    local = now.astimezone(tz)
-    if local.time() < at:
-        return False
-    with engine.connect() as conn:
-        ran = conn.execute(
-            sa.text(
-                "SELECT EXISTS (SELECT 1 FROM job_runs WHERE job = 'nurture' "
-                "AND status IN ('ok', 'running') "
-                "AND (started_at AT TIME ZONE :tz)::date = :day)"
-            ),
-            {"tz": str(tz), "day": local.date()},
-        ).scalar_one()
-    return not ran
+    """Past tonight's time where the business is, and no nurture run yet on that date (one
+    check outside a runner, which asks its own desk)."""
+    desk = Desk(AppContext(engine, Clock(), load_settings(), actor=None))
+    return desk.jobs.nightly_due(now, at, tz)
 
 
 class Runner:
@@ -63,47 +51,35 @@ class Runner:
         *,
         listen: bool = True,
     ) -> None:
-        self.engine = engine
+        self.desk = Desk(AppContext(engine, clock or Clock(), settings, actor=None))
         self.settings = settings
-        self.clock = clock or Clock()
+        self.clock = self.desk.ctx.clock
         self.tz = ZoneInfo(settings.business_timezone)
         self.nightly_at = clock_time.fromisoformat(settings.nurture_at)
         self.stopping = threading.Event()
+        self.listening = threading.Event()  # set once the upsell listener is connected
         self.running: dict[str, threading.Thread] = {}
         self.scheduler = schedule.Scheduler()
         self.listen = listen
 
     # --- the jobs ---------------------------------------------------------------------
 
+    def _nightly_due(self) -> bool:
+        return self.desk.jobs.nightly_due(self.clock.now(), self.nightly_at, self.tz)
+
     def _nurture(self) -> None:
-        if not nightly_due(self.engine, self.clock.now(), self.nightly_at, self.tz):
+        if not self._nightly_due():
             return
-        now = self.clock.now()
-        result = run_job(
-            self.engine,
-            "nurture",
-            lambda s: nurture.run(s, now=now).__dict__,
-            clock=self.clock,
-        )
+        result = self.desk.jobs.nurture()
         log.info("event=done job=nurture status=%s counts=%s", result.status, result.counts)
 
     def _upsell(self) -> None:
-        now = self.clock.now()
-        result = run_job(
-            self.engine, "upsell", lambda s: upsell.sync(s, now=now).__dict__, clock=self.clock
-        )
+        result = self.desk.jobs.upsell()
         if result.counts.get("opportunities"):
             log.info("event=done job=upsell counts=%s", result.counts)
 
     def _outbox(self) -> None:
-        provider = make_provider(self.settings)
-        try:
-            report = drain(
-                self.engine, provider, self.settings, clock=self.clock,
-                should_stop=self.stopping.is_set,
-            )  # fmt: skip
-        finally:
-            provider.close()
+        report = self.desk.email.drain(should_stop=self.stopping.is_set)
         if report.sent or report.failed or report.retried:
             log.info(
                 "event=done job=outbox sent=%d failed=%d suppressed=%d retrying=%d",
@@ -150,7 +126,13 @@ class Runner:
         def heard(_payload: str) -> None:
             self._launch("upsell", self._upsell)
 
-        live.listen(self.engine.url, UPSELL_CHANNEL, heard, self.stopping)
+        live.listen(
+            self.desk.ctx.engine.url,
+            UPSELL_CHANNEL,
+            heard,
+            self.stopping,
+            on_connected=self.listening.set,
+        )
 
     def run(self, *, tick: float = 0.5, ticks: int | None = None) -> int:
         """The loop; returns the exit code. `ticks` bounds it (tests)."""
@@ -159,7 +141,7 @@ class Runner:
         log.info("event=start nightly=%s tz=%s", self.nightly_at, self.tz)
         if not self.scheduler.jobs:
             self.schedule_jobs()
-        if nightly_due(self.engine, self.clock.now(), self.nightly_at, self.tz):
+        if self._nightly_due():
             log.info("event=catch-up job=nurture reason='tonight's run has not happened yet'")
         self.scheduler.run_all()  # every job once at start-up (the nightly one checks its date)
         if self.listen:

@@ -10,23 +10,22 @@ from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
 
-from sqlmodel import Session
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from . import live, notifications
-from .context import AppContext
 from .screens.base import APP_TITLE, SectionScreen, actor_label
 from .screens.customer_search import CustomerSearch
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen, bindings_of
 from .screens.leads import LeadsScreen
+from .screens.messages import AlertArrived, UnreadCounted
 from .screens.notifications import NotificationsScreen
 from .screens.pipeline import PipelineScreen
 from .screens.sections import PIPELINE, SECTIONS
 from .screens.segments import SegmentsScreen
+from .usecases import AppContext, Desk
 from .widgets.app_header import AppHeader
 
 SCREENS_BY_MODE: dict[str, type[SectionScreen]] = {
@@ -77,8 +76,11 @@ class SalesEngineApp(App[None]):
             self.DEFAULT_MODE = section  # read by App.__init__
         super().__init__()
         self.ctx = ctx
+        self.desk = Desk(ctx)  # every action of every screen goes through it
         self.unread = 0  # the actor's unread notifications, shown on the Alerts tab
         self._stop_alerts = threading.Event()
+        # Set once the alerts' LISTEN connection is up (tests wait on it instead of sleeping).
+        self.alerts_listening = threading.Event()
         self.sub_title = actor_label(ctx.actor)
         for section in SECTIONS:
             # Screens are built on first visit, with the context (MODES alone cannot pass it).
@@ -113,21 +115,23 @@ class SalesEngineApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts-count")
     def count_unread(self) -> None:
-        with Session(self.ctx.engine) as session:
-            count = notifications.unread_count(session, self.ctx.actor)
-        self.call_from_thread(self.set_unread, count)
+        self.post_message(UnreadCounted(self.desk.notifications.unread_count()))
+
+    @on(UnreadCounted)
+    def _unread_counted(self, message: UnreadCounted) -> None:
+        self.set_unread(message.count)
 
     @work(thread=True, exit_on_error=False, group="alerts-live")
     def _listen_for_alerts(self) -> None:
-        def heard(payload: str) -> None:
-            arrived = notifications.Arrived.from_json(payload)
-            if arrived is not None and arrived.user_id == self.ctx.actor.id:
-                self.call_from_thread(self._arrived, arrived)
+        self.desk.notifications.listen(
+            lambda arrived: self.post_message(AlertArrived(arrived)),
+            self._stop_alerts,
+            on_connected=self.alerts_listening.set,
+        )
 
-        live.listen(self.ctx.engine.url, notifications.CHANNEL, heard, self._stop_alerts)
-
-    def _arrived(self, arrived: notifications.Arrived) -> None:
-        self.notify(arrived.title, title="New notification (5 to see them)", markup=False)
+    @on(AlertArrived)
+    def _arrived(self, message: AlertArrived) -> None:
+        self.notify(message.arrived.title, title="New notification (5 to see them)", markup=False)
         self.count_unread()
         if isinstance(self.screen, NotificationsScreen):
             self.screen.reload()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from ..settings import Settings
+from ..base.settings import Settings
 from . import migrate
 from .embedded import start_embedded
 from .engine import check_connection, make_engine

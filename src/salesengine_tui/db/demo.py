@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import psycopg
 import sqlalchemy as sa
 
-from ..clock import Clock
-from ..errors import UserError
-from .demo_gen import COLUMNS, TABLES, DemoGenerator, Pipeline, Staff, Stage
+from ..base.clock import Clock
+from ..base.errors import UserError
+from .demo_company import COLUMNS, TABLES, Pipeline, Staff, Stage
+from .demo_gen import DemoGenerator
 from .demo_pools import copy_text
 
 Progress = Callable[[str, int, int], None]

@@ -11,7 +11,8 @@ from . import demo_words as w
 from .demo_pools import POOL_BITS
 
 if TYPE_CHECKING:
-    from .demo_gen import DemoGenerator, Stage, Unit
+    from .demo_company import Stage, Unit
+    from .demo_gen import DemoGenerator
 
 DAY = 86_400
 HOUR = 3_600

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
-from ..errors import UserError
+from ..base.errors import UserError
 
 DATABASE_NAME = "salesengine"
 log = logging.getLogger(__name__)

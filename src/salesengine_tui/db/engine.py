@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from ..errors import DatabaseUnavailable
+from ..base.errors import DatabaseUnavailable
 from .urls import describe, redact
 
 

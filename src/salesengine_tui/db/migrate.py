@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from ..errors import SchemaOutOfDate
+from ..base.errors import SchemaOutOfDate
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

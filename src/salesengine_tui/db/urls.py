@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ..errors import UserError
+from ..base.errors import UserError
 
 
 def parse_database_url(raw: str) -> URL:

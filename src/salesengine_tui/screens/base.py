@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,14 +18,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ..context import AppContext
+from ..access.users import Actor
+from ..base.errors import UserError
 from ..db.engine import explain_connect_error
-from ..display import visible
-from ..errors import UserError
-from ..users import Actor
+from ..ui.display import visible
+from ..usecases import AppContext, Desk
 from ..widgets.app_header import AppHeader
 from ..widgets.safe_table import SafeTable
 from .commands import PaletteCommand, ScreenCommands
+from .messages import Notice
 from .sections import SECTIONS, Section
 
 APP_TITLE = "SalesEngine"
@@ -50,7 +50,12 @@ def describe_error(error: BaseException, ctx: AppContext) -> str:
 
 class SectionScreen(Screen[None]):
     """Base for the sections. Subclasses set SECTION and implement `compose_body` and
-    `reload` (which starts their worker); the worker hands its result back with `deliver`."""
+    `reload` (which starts their worker); the worker hands its result back with `deliver`.
+
+    This class is the one place that calls `reload` when the screen is first mounted. Textual
+    runs the `on_mount` of every class in the MRO, the subclass's first: a subclass's own
+    `on_mount` only prepares (focus, layout, listeners) and calls neither `reload` nor
+    `super().on_mount()`, or the section loads twice."""
 
     SECTION: ClassVar[Section]
     COMMANDS = {ScreenCommands}
@@ -100,8 +105,7 @@ class SectionScreen(Screen[None]):
         self.query_one(AppHeader).set_unread(getattr(self.app, "unread", 0))
 
     def on_mount(self) -> None:
-        # Textual calls on_mount of every class in the MRO: subclasses that add their own
-        # must not call super().on_mount(), or the section loads twice.
+        # Runs after any subclass's on_mount (see the class docstring): the first load.
         self.reload()
 
     def reload(self) -> None:
@@ -125,9 +129,10 @@ class SectionScreen(Screen[None]):
             parts += [(" · ", "dim"), visible(detail)]
         self.query_one("#section-title", Static).update(Content.assemble(*parts))
 
-    def session(self) -> Session:
-        """A session for a worker thread (read-only loads; closing it rolls back)."""
-        return Session(self.ctx.engine)
+    @property
+    def desk(self) -> Desk:
+        """The use cases: every read and write of this screen goes through them."""
+        return self.app.desk  # type: ignore[attr-defined]
 
     def set_loading(self, loading: bool) -> None:
         for table in self.query(SafeTable):
@@ -137,6 +142,12 @@ class SectionScreen(Screen[None]):
         """From a worker thread: hand `message` to the screen unless a newer load replaced us."""
         if not get_current_worker().is_cancelled:
             self.post_message(message)
+
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        message.toast(self)
+        if message.reload:
+            self.reload()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -1,6 +1,4 @@
-"""`enter` on a card: the estimate and its customer, and the card's stage history.
-
-Stands in for the customer profile until that lands (the leads issue)."""
+"""`d` on a card: the estimate and its customer, and the card's stage history."""
 
 from __future__ import annotations
 
@@ -17,8 +15,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..board import CardDetail, initials
-from ..display import EMPTY, days_ago, local_datetime, money, safe_text
+from ..deals.card_detail import CardDetail
+from ..deals.cards import initials
+from ..ui.display import EMPTY, days_ago, local_datetime, money, safe_text
 
 
 class CardDetailScreen(ModalScreen[None]):

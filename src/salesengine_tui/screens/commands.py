@@ -9,7 +9,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from ..display import visible
+from ..ui.display import visible
 from .keys import KEY_DISPLAY, Key
 
 

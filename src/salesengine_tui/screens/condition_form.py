@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from .. import segments
+from ..marketing import segments
 
 
 class ConditionForm(ModalScreen[segments.Condition | None]):

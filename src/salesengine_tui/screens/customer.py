@@ -7,12 +7,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -23,11 +20,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from .. import activity, outbox, profile
-from ..context import AppContext
-from ..db.engine import session_scope
-from ..display import EMPTY, days_ago, local_date, money, plural, safe_text
-from ..errors import UserError
+from ..activity.feed import ActivityItem
+from ..base.errors import UserError
+from ..customers.profile import Profile
+from ..ui.display import plural, safe_text
+from ..usecases import Desk
+from ..usecases.context import AppContext
+from ..usecases.customers import ProfileView
+from ..widgets.profile_facts import contact_grid, records_grid
 from ..widgets.timeline_list import TimelineList
 from ..widgets.virtual_list import BlockRequest
 from .base import APP_TITLE, describe_error
@@ -35,18 +35,13 @@ from .commands import PaletteCommand, ScreenCommands, from_keys
 from .contact_form import ContactForm
 from .interaction_form import InteractionForm, NewInteraction
 from .keys import bindings
+from .messages import Notice
 from .timeline_entry import TimelineEntryScreen
 
 
 @dataclass
 class ProfileLoaded(Message):
-    profile: profile.Profile
-    timeline_count: int
-
-
-@dataclass
-class ProfileSaved(Message):
-    note: str
+    view: ProfileView
 
 
 _KEYS: list[tuple[str, str, str, str, str, bool]] = [
@@ -75,7 +70,7 @@ class CustomerScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.customer_id = customer_id
-        self.profile: profile.Profile | None = None
+        self.profile: Profile | None = None
         self.title = "Customer"
         self.tz = ZoneInfo(ctx.settings.business_timezone)
 
@@ -92,6 +87,10 @@ class CustomerScreen(Screen[None]):
     def timeline(self) -> TimelineList:
         return self.query_one(TimelineList)
 
+    @property
+    def desk(self) -> Desk:
+        return self.app.desk  # type: ignore[attr-defined]
+
     def on_mount(self) -> None:
         self.action_reload()
 
@@ -100,68 +99,34 @@ class CustomerScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="customer-load")
     def _load(self) -> None:
-        with session_scope(self.ctx.engine) as session:
-            found = profile.profile(session, self.customer_id)
-            count = activity.timeline_count(session, self.customer_id)
-        self.post_message(ProfileLoaded(found, count))
+        self.post_message(ProfileLoaded(self.desk.customers.profile(self.customer_id)))
 
-    def _fetch(self, request: BlockRequest[activity.ActivityItem]) -> list[activity.ActivityItem]:
+    def _fetch(self, request: BlockRequest[ActivityItem]) -> list[ActivityItem]:
         """Runs in the timeline's worker thread: keyset after a loaded entry, else offset."""
-        with session_scope(self.ctx.engine) as session:
-            if request.after is not None:
-                return activity.recent_activity(
-                    session, request.limit, customer_id=self.customer_id, before=request.after.key
-                )
-            offset = request.offset
-            if request.from_end:
-                offset = max(0, activity.timeline_count(session, self.customer_id) - request.limit)
-            return activity.recent_activity(
-                session, request.limit, customer_id=self.customer_id, offset=offset
-            )
+        return self.desk.customers.timeline(
+            self.customer_id,
+            limit=request.limit,
+            after=request.after.key if request.after is not None else None,
+            offset=request.offset,
+            from_end=request.from_end,
+        )
 
     @on(ProfileLoaded)
     def _show(self, message: ProfileLoaded) -> None:
-        p = self.profile = message.profile
+        p = self.profile = message.view.profile
+        count = message.view.timeline_count
         now = self.ctx.clock.now()
         self.query_one("#customer-title", Static).update(
             Content.assemble(
                 (f"{APP_TITLE} · Customer · ", "bold"),
                 safe_text(p.name).plain,
                 (f" · {p.status.value}", "dim"),
-                (
-                    f" · {plural(message.timeline_count, 'timeline entry', 'timeline entries')}",
-                    "dim",
-                ),
+                (f" · {plural(count, 'timeline entry', 'timeline entries')}", "dim"),
             )
         )
-        contact = Table.grid(padding=(0, 1))
-        contact.add_column(style="dim", no_wrap=True)
-        contact.add_column(overflow="fold")
-        address = ", ".join(x for x in (p.address, p.city, p.state, p.postal_code) if x)
-        for label, value in [
-            ("Name", safe_text(p.name, style="bold")),
-            ("Status", safe_text(p.status.value)),
-            ("Lead source", safe_text(p.lead_source)),
-            ("Owner", safe_text(p.owner_name, empty="unassigned")),
-            (
-                "Email",
-                safe_text(p.email) if not p.email_opt_out else safe_text(f"{p.email} (opted out)"),
-            ),
-            ("Phone", safe_text(p.phone)),
-            ("Address", safe_text(address or None)),
-            ("Customer since", safe_text(local_date(p.created_at, self.tz))),
-            ("Last touch", safe_text(days_ago(p.last_interaction_at, now, self.tz))),
-            (
-                "Next step",
-                safe_text(
-                    p.next_step or (local_date(p.next_step_at, self.tz) if p.next_step_at else None)
-                ),
-            ),
-        ]:
-            contact.add_row(label, value)
-        self.query_one("#customer-contact", Static).update(contact)
-        self.query_one("#customer-records", Static).update(_records(p, now, self.tz))
-        self.timeline.reload(message.timeline_count, cursor=0)
+        self.query_one("#customer-contact", Static).update(contact_grid(p, now, self.tz))
+        self.query_one("#customer-records", Static).update(records_grid(p, now, self.tz))
+        self.timeline.reload(count, cursor=0)
         self.refresh_bindings()
 
     # --- timeline navigation -------------------------------------------------------------
@@ -201,21 +166,13 @@ class CustomerScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="customer-write")
     def _save_contact(self, version: int, values: dict[str, str | None]) -> None:
         try:
-            with session_scope(self.ctx.engine) as session:
-                profile.update_contact(
-                    session,
-                    self.ctx.actor,
-                    self.customer_id,
-                    expected_version=version,
-                    values=values,
-                    now=self.ctx.clock.now(),
-                )
-        except UserError as error:
-            self.app.call_from_thread(
-                self.notify, str(error), title="Not saved", severity="error", markup=False
+            self.desk.customers.update_contact(
+                self.customer_id, expected_version=version, values=values
             )
+        except UserError as error:  # someone else saved first, or a field is wrong
+            self.post_message(Notice(str(error), title="Not saved", severity="error"))
             return
-        self.post_message(ProfileSaved("Contact details saved"))
+        self.post_message(Notice("Contact details saved", timeout=3, reload=True))
 
     def action_log(self) -> None:
         if self.profile is None:
@@ -229,17 +186,11 @@ class CustomerScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="customer-write")
     def _save_interaction(self, entry: NewInteraction) -> None:
-        with session_scope(self.ctx.engine) as session:
-            profile.log_interaction(
-                session,
-                self.ctx.actor,
-                self.customer_id,
-                type=entry.type,
-                direction=entry.direction,
-                notes=entry.notes,
-                now=self.ctx.clock.now(),
-            )
-        self.post_message(ProfileSaved(f"Logged: {entry.type.value} {entry.direction.value}"))
+        self.desk.customers.log_interaction(
+            self.customer_id, type=entry.type, direction=entry.direction, notes=entry.notes
+        )
+        note = f"Logged: {entry.type.value} {entry.direction.value}"
+        self.post_message(Notice(note, timeout=3, reload=True))
 
     def action_opt_out(self) -> None:
         if self.profile is not None:
@@ -247,15 +198,16 @@ class CustomerScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="customer-write")
     def _set_opt_out(self, opted_out: bool) -> None:
-        with session_scope(self.ctx.engine) as session:
-            outbox.set_opt_out(session, self.customer_id, opted_out, now=self.ctx.clock.now())
+        self.desk.customers.set_opt_out(self.customer_id, opted_out)
         note = "Opted out of email: nothing more is sent" if opted_out else "Opted back in to email"
-        self.post_message(ProfileSaved(note))
+        self.post_message(Notice(note, timeout=3, reload=True))
 
-    @on(ProfileSaved)
-    def _saved(self, message: ProfileSaved) -> None:
-        self.notify(message.note, timeout=3)
-        self.action_reload()
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        message.stop()
+        message.toast(self)
+        if message.reload:
+            self.action_reload()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -266,37 +218,6 @@ class CustomerScreen(Screen[None]):
                 severity="error",
                 markup=False,
             )
-
-
-def _records(p: profile.Profile, now: datetime, tz: ZoneInfo) -> Table:
-    grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(overflow="ellipsis", no_wrap=True)
-    grid.add_row(Text(f"Equipment ({len(p.equipment)})", style="bold underline"))
-    for eq in p.equipment:
-        age = (now.astimezone(tz).date() - eq.installed_on).days // 365
-        make = " ".join(x for x in (eq.brand, eq.model) if x)
-        grid.add_row(
-            Text.assemble(
-                safe_text(eq.kind), " ", safe_text(make, style="dim", empty=""), f"  {age} yr"
-            )
-        )
-    grid.add_row(Text(f"Estimates ({len(p.estimates)})", style="bold underline"))
-    for est in p.estimates:
-        grid.add_row(
-            Text.assemble(
-                f"#{est.number} ",
-                safe_text(est.title),
-                f"  {money(est.amount)}  ",
-                safe_text(est.stage or est.status, style="dim"),
-            )
-        )
-    grid.add_row(Text(f"Tickets ({len(p.tickets)})", style="bold underline"))
-    for t in p.tickets:
-        closed = local_date(t.closed_at, tz) if t.closed_at else EMPTY
-        grid.add_row(
-            Text.assemble(f"#{t.number} ", safe_text(t.summary), (f"  {t.status} {closed}", "dim"))
-        )
-    return grid
 
     def palette_commands(self) -> Iterator[PaletteCommand]:
         yield from from_keys(self.run_action, _KEYS)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from sqlmodel import Session
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from ..display import visible
-from ..profile import find_customers
+from ..ui.display import visible
 from .customer import CustomerScreen
 
 
@@ -25,20 +23,16 @@ class CustomerSearch(Provider):
 
     async def search(self, query: str) -> Hits:
         text = query.removeprefix("Go to customer").strip(" .:")
-        ctx = getattr(self.app, "ctx", None)
-        if ctx is None or len(text) < 2:
+        desk = getattr(self.app, "desk", None)
+        if desk is None or len(text) < 2:
             return
-
-        def lookup() -> list[tuple[object, str]]:
-            with Session(ctx.engine) as session:
-                return find_customers(session, text)  # type: ignore[return-value]
-
-        for rank, (customer_id, name) in enumerate(await asyncio.to_thread(lookup)):
+        found = await asyncio.to_thread(desk.customers.find, text)
+        for rank, (customer_id, name) in enumerate(found):
             shown = visible(name)
             yield Hit(
                 1.0 - rank / 100,
                 Content.assemble("Customer: ", shown),
-                partial(self.app.push_screen, CustomerScreen(ctx, customer_id)),  # type: ignore[arg-type]
+                partial(self.app.push_screen, CustomerScreen(desk.ctx, customer_id)),  # type: ignore[arg-type]
                 text=f"Customer: {shown}",
                 help="Open the profile and timeline",
             )

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from ..display import safe_text
+from ..ui.display import safe_text
 from ..widgets.safe_table import Column, SafeTable
 
 

@@ -14,9 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..customers.profile import NOTES_MAX
 from ..db.models import InteractionDirection, InteractionType
-from ..display import visible
-from ..profile import NOTES_MAX
+from ..ui.display import visible
 
 KINDS: list[tuple[str, InteractionType, InteractionDirection]] = [
     ("Call, outbound", InteractionType.call, InteractionDirection.outbound),

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..display import safe_text
+from ..ui.display import safe_text
 
 OTHER = "__other__"
 

@@ -6,15 +6,38 @@ import uuid
 from dataclasses import dataclass
 
 from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.widget import Widget
 
-from ..blasts import BlastSummary, DryRun, Progress, Rendered, Sent
-from ..board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
-from ..customers import StatusSourceBreakdown
-from ..dashboard_figures import Dashboard
-from ..leads import LeadQuery, Person
-from ..pipeline import PipelineInfo
-from ..saved_segments import Saved
-from ..segments import Member
+from ..activity.notifications import Arrived
+from ..customers.leads import Duplicate, LeadQuery, Person
+from ..customers.status import StatusSourceBreakdown
+from ..deals.board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
+from ..deals.figures import Dashboard
+from ..deals.pipelines import PipelineInfo
+from ..marketing.blasts import BlastSummary, Progress, Sent
+from ..marketing.saved_segments import Saved
+from ..marketing.segments import Member
+from ..usecases.blasts import BlastCheck
+
+
+@dataclass
+class Notice(Message):
+    """A worker's word for the person at the desk, shown as a toast (never as markup); with
+    `reload`, the screen then loads its data again."""
+
+    text: str
+    title: str = ""
+    severity: SeverityLevel = "information"
+    timeout: float = 5
+    reload: bool = False
+
+    def toast(self, on: Widget) -> None:
+        """Show it as a toast from the screen that received it (that screen reloads if asked)."""
+        self.stop()
+        on.notify(
+            self.text, title=self.title, severity=self.severity, timeout=self.timeout, markup=False
+        )
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,14 @@ class CardDetailLoaded(Message):
 
 
 @dataclass
+class OwnersLoaded(Message):
+    """Who a deal can be given to: the board then opens the picker for `card`."""
+
+    card: Card
+    people: list[Person]
+
+
+@dataclass
 class LeadsLoaded(Message):
     total: int
     view: LeadQuery  # what was counted (a newer view makes this stale)
@@ -81,6 +112,14 @@ class LeadsChanged(Message):
 
 
 @dataclass
+class DuplicatesFound(Message):
+    """A new lead may already be a customer: ask before saving it."""
+
+    values: dict[str, str | None]  # the form, as typed
+    found: list[Duplicate]
+
+
+@dataclass
 class SegmentsLoaded(Message):
     breakdown: StatusSourceBreakdown
     blasts: list[BlastSummary]
@@ -102,11 +141,30 @@ class SegmentSaved(Message):
 
 
 @dataclass
+class SavedSegmentsListed(Message):
+    """The saved segments: the handler opens the picker to open one."""
+
+    found: list[Saved]
+
+
+@dataclass
 class BlastChecked(Message):
-    dry: DryRun
-    rendered: list[Rendered]
-    problem: str | None  # what is wrong with the template, if anything
-    unready: str | None = None  # why sending would be refused (compliance not set up)
+    check: BlastCheck
+
+
+@dataclass
+class BlastTemplatesListed(Message):
+    """The past blasts to offer as templates: the handler opens the template picker."""
+
+    past: list[BlastSummary]
+
+
+@dataclass
+class BlastTemplateLoaded(Message):
+    """A past blast's subject and body, to start the new one from."""
+
+    subject: str
+    body: str
 
 
 @dataclass
@@ -127,3 +185,17 @@ class DashboardLoaded(Message):
 @dataclass
 class DashboardChanged(Message):
     """Someone changed what the dashboard shows (heard through LISTEN/NOTIFY)."""
+
+
+@dataclass
+class UnreadCounted(Message):
+    """The acting user's unread notifications, counted (for the Alerts tab of every header)."""
+
+    count: int
+
+
+@dataclass
+class AlertArrived(Message):
+    """A notification for the acting user was just committed (heard through LISTEN/NOTIFY)."""
+
+    arrived: Arrived

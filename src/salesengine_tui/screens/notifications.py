@@ -16,9 +16,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from .. import notifications, permissions
-from ..db.engine import session_scope
-from ..display import local_datetime, number, safe_text, visible
+from ..access import permissions
+from ..activity import notifications
+from ..ui.display import local_datetime, number, safe_text, visible
+from ..usecases import AppContext
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
 from .commands import PaletteCommand, from_keys
@@ -49,6 +50,11 @@ class AlertsLoaded(Message):
     everyone: bool
 
 
+@dataclass
+class AlertsMarked(Message):
+    """Notifications were marked read: the list and the count load again."""
+
+
 def _title(item: notifications.Item, room: int, *, whose: bool) -> Text:
     """`upsell · Tech John flagged ...`; with everyone's shown, whose it is first."""
     kind = item.kind.replace("_", " ")
@@ -67,7 +73,7 @@ class NotificationsScreen(SectionScreen):
     AUTO_FOCUS = "#alerts"
     BINDINGS: ClassVar[list[BindingType]] = [*SectionScreen.BINDINGS, *bindings(_KEYS)]
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
         self.everyone = False
         self.items: list[notifications.Item] = []
@@ -82,9 +88,7 @@ class NotificationsScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="alerts-load")
     def _load(self, everyone: bool) -> None:
-        with self.session() as session:
-            items = notifications.recent(session, self.ctx.actor, everyone=everyone)
-            unread = notifications.unread_count(session, self.ctx.actor)
+        items, unread = self.desk.notifications.alerts(everyone=everyone)
         self.deliver(AlertsLoaded(items, unread, everyone))
 
     @on(AlertsLoaded)
@@ -152,9 +156,13 @@ class NotificationsScreen(SectionScreen):
 
     @work(thread=True, exit_on_error=False, group="alerts-write")
     def _mark(self, ids: list[uuid.UUID] | None) -> None:
-        with session_scope(self.ctx.engine) as session:
-            notifications.mark_read(session, self.ctx.actor, ids, now=self.ctx.clock.now())
-        self.app.call_from_thread(self.reload)
+        self.desk.notifications.mark_read(ids)
+        self.deliver(AlertsMarked())
+
+    @on(AlertsMarked)
+    def _marked(self, message: AlertsMarked) -> None:
+        message.stop()
+        self.reload()
 
     def action_everyone(self) -> None:
         if not permissions.allowed(self.ctx.actor, permissions.Action.see_all_notifications):

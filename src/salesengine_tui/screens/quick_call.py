@@ -17,11 +17,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..clock import Clock
-from ..display import visible
-from ..errors import UserError
-from ..leads import OUTCOMES, LeadRow, outcome_label, parse_when
-from ..profile import NOTES_MAX
+from ..base.clock import Clock
+from ..base.errors import UserError
+from ..customers.leads import OUTCOMES, LeadRow, outcome_label, parse_when
+from ..customers.profile import NOTES_MAX
+from ..ui.display import visible
 
 DIALABLE = set("0123456789+-() ")
 

@@ -1,4 +1,5 @@
-"""The app's sections (the plan's menu), in key order. Data only: the app maps them to screens."""
+"""The app's sections, in key order, each under its menu. Data only: the app maps them to
+screens."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ..widgets.app_header import NavTab
 class Section:
     mode: str  # the Textual mode holding the section's screen stack
     key: str
-    menu: str | None  # the plan's menu ("Sales"), None for a top-level item
+    menu: str | None  # the menu it sits under ("Sales"), None for a top-level item
     title: str
 
     @property

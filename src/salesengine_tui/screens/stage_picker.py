@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..board import Column
-from ..display import safe_text
+from ..deals.cards import Column
+from ..ui.display import safe_text
 
 
 class StagePicker(ModalScreen[uuid.UUID | None]):

@@ -12,8 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..activity import ActivityItem
-from ..display import local_datetime, visible
+from ..activity.feed import ActivityItem
+from ..ui.display import local_datetime, visible
 from ..widgets.timeline_list import body, headline
 
 

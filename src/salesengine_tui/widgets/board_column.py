@@ -12,7 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from ..board import Card, Column
+from ..deals.cards import Card, Column
 from .card_lines import CARD_HEIGHT, CardStyles, card_lines
 from .virtual_list import BlockRequest, VirtualList
 

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from rich.style import Style
 from rich.text import Text
 
-from ..board import Card, Freshness, freshness, initials
-from ..display import calendar_days, money, safe_text
+from ..deals.cards import Card, initials
+from ..deals.rotting import Freshness, days_in_stage, freshness
+from ..ui.display import calendar_days, money, safe_text
 
 CARD_HEIGHT = 5  # four lines of card and one of space
 
@@ -53,7 +54,7 @@ def card_lines(
     styles: CardStyles,
 ) -> list[Text]:
     """The card's four text lines, each at most `width` cells (padding is the caller's)."""
-    days = max(0, calendar_days(card.stage_entered_at, now, tz))
+    days = days_in_stage(card.stage_entered_at, now, tz)
     state = freshness(days, rotting_days)
     name = safe_text(card.customer_name, style="bold")
     title = safe_text(card.title, style=styles.muted)

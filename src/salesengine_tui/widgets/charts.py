@@ -24,7 +24,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from ..display import visible
+from ..ui.display import visible
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"  # a bar's last cell, in eighths of a cell
 LEVELS = "▁▂▃▄▅▆▇█"  # sparkline heights, in eighths of a line

@@ -14,8 +14,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.strip import Strip
 
-from ..display import days_ago, local_date, safe_text
-from ..leads import LeadRow
+from ..customers.leads import LeadRow
+from ..ui.display import days_ago, local_date, safe_text
 from .virtual_list import BlockRequest, VirtualList, cold_request
 
 

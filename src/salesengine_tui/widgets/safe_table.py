@@ -10,7 +10,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from ..display import safe_text
+from ..ui.display import safe_text
 
 
 class Column(NamedTuple):
@@ -149,6 +149,14 @@ class FitTable(SafeTable):
         return fitted
 
     def on_resize(self) -> None:
+        self._refit()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        # Rows put in before the first layout bring the scrollbar without a resize: the flex
+        # column then gives up the cells the scrollbar takes (after this layout pass).
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
         fitted = self._fitted()
         if [c.width for c in fitted] == [c.width for c in self.columns.values()]:
             return

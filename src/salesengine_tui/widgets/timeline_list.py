@@ -12,8 +12,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from ..activity import ActivityItem, ActivityKind
-from ..display import visible
+from ..activity.feed import ActivityItem, ActivityKind
+from ..ui.display import visible
 from .virtual_list import BlockRequest, VirtualList
 
 # Glyph and label by kind of entry: distinguishable at a glance, in colour or not.

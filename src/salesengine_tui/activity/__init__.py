@@ -1,0 +1,1 @@
+"""What happened and who is told: the timeline and team feed, notifications."""

@@ -1,0 +1,1 @@
+"""The jobs' work: nurture, upsell sync, recorded job runs and their status."""

@@ -1,0 +1,1 @@
+"""The base under everything (db/ included): errors, the clock, settings, validation."""

@@ -1,0 +1,89 @@
+"""What every command shares: settings from flags, one engine per command (as a Desk), the
+error console, argument types."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from ..base.clock import Clock
+from ..base.errors import UserError
+
+if TYPE_CHECKING:  # imports kept lazy for start-up time
+    from ..base.settings import Settings
+    from ..usecases import Desk
+
+err = Console(stderr=True, highlight=False)
+
+
+def add_global_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="postgresql:// URL (env SALESENGINE_DATABASE_URL); unset: the embedded database",
+    )
+    parser.add_argument(
+        "--user", metavar="LOGIN", help="act as this user (env SALESENGINE_USER; default: OS login)"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", type=Path, help="where the embedded database lives"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", type=Path, help="settings file (env SALESENGINE_CONFIG_FILE)"
+    )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def cli_settings(args: argparse.Namespace) -> Settings:
+    from ..base.settings import load_settings
+
+    if args.config is not None:
+        os.environ["SALESENGINE_CONFIG_FILE"] = str(args.config)
+    try:
+        return load_settings(database_url=args.database_url, user=args.user, data_dir=args.data_dir)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise UserError(f"setting {where}: {first['msg']}") from None
+
+
+@contextmanager
+def open_desk(
+    args: argparse.Namespace, *, auto_migrate: bool = False, login: str | None = None
+) -> Iterator[Desk]:
+    """One engine for the whole command, disposed at its end. With `login`, the desk acts as
+    that user (who must exist); without, as nobody in particular."""
+    from ..db.connect import open_engine
+    from ..usecases import AppContext, Desk
+
+    settings = cli_settings(args)
+    engine = open_engine(settings, auto_migrate=auto_migrate)
+    try:
+        desk = Desk(AppContext(engine=engine, clock=Clock(), settings=settings, actor=None))
+        if login is not None:
+            desk.ctx.actor = desk.users.actor_for(login)
+        yield desk
+    finally:
+        engine.dispose()
+
+
+def acting_login(args: argparse.Namespace, settings: Settings) -> str:
+    """Who is at the keyboard: --user, else SALESENGINE_USER, else the OS login."""
+    return args.user or settings.user or getpass.getuser()

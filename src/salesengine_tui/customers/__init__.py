@@ -1,0 +1,1 @@
+"""Customers and leads: status, the inbox, the profile, import/export, tickets."""

@@ -1,0 +1,275 @@
+"""A customer's profile: contact details, equipment, tickets and estimates, and editing the
+contact details under an optimistic lock. Plain functions over a Session; no Textual."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from ..access.users import Actor
+from ..activity.feed import ActivityKind, notify_activity
+from ..base import validation
+from ..base.errors import NotFound, UserError
+from ..db.models import (
+    Customer,
+    CustomerInteraction,
+    CustomerStatus,
+    DealStage,
+    Equipment,
+    Estimate,
+    InteractionDirection,
+    InteractionType,
+    Ticket,
+    User,
+)
+from ..db.text_search import contains
+
+LIST_LIMIT = 50
+NOTES_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class EquipmentRow:
+    kind: str
+    brand: str | None
+    model: str | None
+    installed_on: date
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    number: int
+    status: str
+    summary: str
+    opened_at: datetime
+    closed_at: datetime | None
+    resolution: str | None
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    number: int
+    title: str
+    amount: Decimal
+    stage: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: uuid.UUID
+    version: int
+    name: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    status: CustomerStatus
+    lead_source: str | None
+    owner_name: str | None
+    created_at: datetime
+    last_interaction_at: datetime | None
+    next_step: str | None
+    next_step_at: datetime | None
+    email_opt_out: bool
+    equipment: list[EquipmentRow] = field(default_factory=list)
+    tickets: list[TicketRow] = field(default_factory=list)
+    estimates: list[EstimateRow] = field(default_factory=list)
+
+
+def find_customers(session: Session, text: str, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
+    """Customers whose name, email or phone contains `text` (for "Go to customer...")."""
+    text = text.strip()
+    if len(text) < 2:
+        return []
+    stmt = (
+        sa.select(Customer.id, Customer.name)
+        .where(
+            sa.or_(
+                contains(Customer.name, text),
+                contains(Customer.email, text),
+                contains(Customer.phone, text),
+            )
+        )
+        .order_by(Customer.name, Customer.id)
+        .limit(limit)
+    )
+    return [(row.id, row.name) for row in session.execute(stmt)]
+
+
+def profile(session: Session, customer_id: uuid.UUID) -> Profile:
+    owner = aliased(User)
+    row = session.execute(
+        sa.select(Customer, owner.name.label("owner_name"))
+        .outerjoin(owner, owner.id == Customer.owner_id)
+        .where(Customer.id == customer_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("that customer no longer exists")
+    c: Customer = row[0]
+    equipment = [
+        EquipmentRow(*r)
+        for r in session.execute(
+            sa.select(Equipment.kind, Equipment.brand, Equipment.model, Equipment.installed_on)
+            .where(Equipment.customer_id == customer_id)
+            .order_by(Equipment.installed_on)
+            .limit(LIST_LIMIT)
+        )
+    ]
+    tickets = [
+        TicketRow(r.number, str(r.status), r.summary, r.opened_at, r.closed_at, r.resolution)
+        for r in session.execute(
+            sa.select(Ticket)
+            .where(Ticket.customer_id == customer_id)
+            .order_by(Ticket.opened_at.desc())
+            .limit(LIST_LIMIT)
+        ).scalars()
+    ]
+    estimates = [
+        EstimateRow(r.number, r.title, r.amount, r.stage, str(r.status))
+        for r in session.execute(
+            sa.select(
+                Estimate.number,
+                Estimate.title,
+                Estimate.amount,
+                DealStage.name.label("stage"),
+                Estimate.status,
+            )
+            .outerjoin(DealStage, DealStage.id == Estimate.stage_id)
+            .where(Estimate.customer_id == customer_id)
+            .order_by(Estimate.created_at.desc())
+            .limit(LIST_LIMIT)
+        )
+    ]
+    return Profile(
+        id=c.id,
+        version=c.version,
+        name=c.name,
+        email=c.email,
+        phone=c.phone,
+        address=c.address,
+        city=c.city,
+        state=c.state,
+        postal_code=c.postal_code,
+        status=CustomerStatus(c.status),
+        lead_source=c.lead_source,
+        owner_name=row.owner_name,
+        created_at=c.created_at,
+        last_interaction_at=c.last_interaction_at,
+        next_step=c.next_step,
+        next_step_at=c.next_step_at,
+        email_opt_out=c.email_opt_out,
+        equipment=equipment,
+        tickets=tickets,
+        estimates=estimates,
+    )
+
+
+CONTACT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "lead_source",
+)
+
+
+def clean_contact(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Validate contact fields as a person typed them; UserError names the field."""
+    cleaned: dict[str, str | None] = {}
+    for key in CONTACT_FIELDS:
+        if key not in values:
+            continue
+        raw = values[key]
+        if key == "name":
+            cleaned[key] = validation.require_text(raw, "name", max_len=200)
+        elif key == "email":
+            cleaned[key] = validation.email(raw)
+        elif key == "phone":
+            cleaned[key] = validation.phone(raw)
+        else:
+            text = (raw or "").strip()
+            if len(text) > 200:
+                raise UserError(f"{key.replace('_', ' ')} is too long (200 characters at most)")
+            cleaned[key] = text or None
+    return cleaned
+
+
+def update_contact(
+    session: Session,
+    actor: Actor,
+    customer_id: uuid.UUID,
+    *,
+    expected_version: int,
+    values: dict[str, str | None],
+    now: datetime,
+) -> int:
+    """Save edited contact details if nobody changed the customer since `expected_version`;
+    returns the new version. Nothing is written when a field is invalid or the lock fails."""
+    cleaned = clean_contact(values)
+    updated = session.execute(
+        sa.update(Customer)
+        .where(Customer.id == customer_id, Customer.version == expected_version)
+        .values(**cleaned, updated_at=now, version=Customer.version + 1)
+        .returning(Customer.version)
+    ).first()
+    if updated is None:
+        if session.get(Customer, customer_id) is None:
+            raise NotFound("that customer no longer exists")
+        raise UserError(
+            "someone else changed this customer while you were editing; nothing was saved. "
+            "Reopen the form to see their changes"
+        )
+    return int(updated[0])
+
+
+def log_interaction(
+    session: Session,
+    actor: Actor,
+    customer_id: uuid.UUID,
+    *,
+    type: InteractionType,
+    direction: InteractionDirection,
+    notes: str | None,
+    now: datetime,
+    outcome: str | None = None,
+) -> CustomerInteraction:
+    """Record a call, email, text or meeting, and the customer's last touch."""
+    text = (notes or "").strip()
+    if len(text) > NOTES_MAX:
+        raise UserError(f"notes are too long ({len(text):,} characters, at most {NOTES_MAX:,})")
+    touched = session.execute(
+        sa.update(Customer)
+        .where(Customer.id == customer_id)
+        .values(
+            last_interaction_at=sa.func.greatest(Customer.last_interaction_at, now),
+            updated_at=now,
+        )
+        .returning(Customer.id)
+    ).first()
+    if touched is None:
+        raise NotFound("that customer no longer exists")
+    interaction = CustomerInteraction(
+        customer_id=customer_id,
+        type=type,
+        direction=direction,
+        notes=text or None,
+        outcome=outcome,
+        created_by=actor.id,
+        created_at=now,
+    )
+    session.add(interaction)
+    session.flush()
+    notify_activity(session, ActivityKind.interaction)
+    return interaction

@@ -1,0 +1,1 @@
+"""Deals (estimates) in pipelines: stages, the board's read model, moves, figures."""

@@ -1,0 +1,379 @@
+"""The email outbox: every email is first a row, written in the caller's transaction.
+
+Enqueueing is idempotent (a unique key: the same email queued twice is stored once). Senders
+claim due rows with FOR UPDATE SKIP LOCKED and commit the claim before talking to a provider,
+so two senders never send the same row; a claim is a lease, and a sender that dies leaves its
+rows to go back to the queue when the lease is over. No Textual, no HTTP here: the providers
+and the sending steps are `providers` and `sender`.
+
+Every row comes in through `enqueue_statement`: one email (`enqueue`) or a whole set chosen by
+a SELECT (nurture, upsell, blasts) in one INSERT ... ON CONFLICT on the idempotency key.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlmodel import Session
+
+from ..access.users import system_user
+from ..activity.feed import CAMPAIGN_OUTCOME, ActivityKind, notify_activity
+from ..base import validation
+from ..base.errors import UserError
+from ..base.settings import Settings
+from ..db.models import (
+    Customer,
+    CustomerInteraction,
+    EmailOutbox,
+    InteractionDirection,
+    InteractionType,
+    Notification,
+    OutboxStatus,
+    User,
+    UserRole,
+)
+from .compliance import (
+    campaign_footer,
+    require_campaign_settings,
+    set_opt_out,
+    unsubscribe,
+    unsubscribe_link,
+)
+
+__all__ = [
+    "campaign_footer",
+    "require_campaign_settings",
+    "set_opt_out",
+    "unsubscribe",
+    "unsubscribe_link",
+]
+
+LEASE = timedelta(minutes=10)  # default: a claim older than this belongs to a dead sender
+MAX_ATTEMPTS = 8
+SUBJECT_MAX = 300
+
+
+def header_safe(text: str | None) -> str | None:
+    """Names and subjects go into headers: CR, LF and other controls never reach them."""
+    if text is None:
+        return None
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split()) or None
+
+
+def header_safe_sql(text: sa.ColumnElement[str | None]) -> sa.ColumnElement[str | None]:
+    """`header_safe` for set-based SQL: control characters become spaces."""
+    return sa.func.regexp_replace(text, "[[:cntrl:]]", " ", "g")
+
+
+# Header columns a SELECT hands to the outbox: cleaned on the way in, whoever wrote the SELECT.
+_HEADERS = ("to_name", "subject")
+
+
+def enqueue_statement(
+    source: sa.Select | Sequence[Mapping[str, object]],
+    *,
+    now: datetime,
+    created_by: uuid.UUID | None,
+    is_campaign: bool = False,
+) -> Insert:
+    """The one INSERT that puts email in the outbox, due at once; a key already queued is
+    skipped (ON CONFLICT on the idempotency key), and RETURNING gives the new rows' ids.
+
+    `source` is either rows (column -> value, checked by the caller as `enqueue` does) or a
+    SELECT labelled with outbox columns (`idempotency_key`, `to_email`, `subject`,
+    `body_text`, optionally `customer_id` and `to_name`): a set-based caller queues any
+    number of emails in this one statement."""
+    stamps = {
+        "is_campaign": is_campaign,
+        "created_by": created_by,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    statement = insert(EmailOutbox)
+    if isinstance(source, sa.Select):
+        given = source.subquery("queued")
+        columns = [
+            header_safe_sql(column).label(column.name) if column.name in _HEADERS else column
+            for column in given.c
+        ]
+        table = EmailOutbox.__table__.c
+        literals = [sa.literal(value, table[name].type) for name, value in stamps.items()]
+        statement = statement.from_select(
+            [column.name for column in given.c] + list(stamps), sa.select(*columns, *literals)
+        )
+    else:
+        statement = statement.values([{**row, **stamps} for row in source])
+    return statement.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
+        EmailOutbox.id
+    )
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: uuid.UUID | None  # None: this key was queued before (stored once)
+    key: str
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    to_email: str | None,
+    subject: str,
+    body: str,
+    now: datetime,
+    settings: Settings,
+    customer_id: uuid.UUID | None = None,
+    to_name: str | None = None,
+    is_campaign: bool = False,
+    created_by: uuid.UUID | None = None,
+) -> Queued:
+    """Queue one email in the caller's transaction; the same `key` twice is stored once.
+
+    A malformed or missing address is refused here with the reason, not at send time."""
+    if not key.strip():
+        raise UserError("an email needs an idempotency key")
+    address = validation.email(to_email, "recipient")
+    if address is None:
+        raise UserError("no recipient address")
+    clean_subject = header_safe(subject)
+    if not clean_subject:
+        raise UserError("the subject is empty")
+    if len(clean_subject) > SUBJECT_MAX:
+        raise UserError(f"the subject is too long ({SUBJECT_MAX} characters at most)")
+    if is_campaign:
+        require_campaign_settings(settings)
+        body = body.rstrip() + campaign_footer(settings, customer_id)
+    email = {
+        "idempotency_key": key,
+        "customer_id": customer_id,
+        "to_email": address,
+        "to_name": header_safe(to_name),
+        "subject": clean_subject,
+        "body_text": body,
+    }
+    row = session.execute(
+        enqueue_statement([email], now=now, created_by=created_by, is_campaign=is_campaign)
+    ).first()
+    return Queued(row[0] if row else None, key)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row a sender now holds (status `sending`)."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+    to_email: str
+    to_name: str | None
+    subject: str
+    body_text: str
+    is_campaign: bool
+    attempts: int
+    created_by: uuid.UUID | None
+    blocked: str | None  # why it must not go out now (opted out, suppressed), else None
+
+
+def recover_stale_claims(session: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
+    """Rows claimed by a sender that died (lease over) go back to the queue."""
+    result = session.execute(
+        sa.update(EmailOutbox)
+        .where(EmailOutbox.status == OutboxStatus.sending, EmailOutbox.claimed_at < now - lease)
+        .values(status=OutboxStatus.queued, claimed_at=None, next_attempt_at=now)
+        .returning(EmailOutbox.id)
+    )
+    return len(result.all())
+
+
+def claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
+    """Take up to `limit` due rows (SKIP LOCKED: other senders take others). The caller
+    commits at once, so the claim holds while the provider is called."""
+    due = (
+        sa.select(EmailOutbox.id)
+        .where(EmailOutbox.status == OutboxStatus.queued, EmailOutbox.next_attempt_at <= now)
+        .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = (
+        sa.update(EmailOutbox)
+        .where(EmailOutbox.id.in_(due))
+        .values(
+            status=OutboxStatus.sending,
+            claimed_at=now,
+            attempts=EmailOutbox.attempts + 1,
+        )
+        .returning(EmailOutbox.id)
+        .cte("claimed")
+    )
+    # Opt-outs are checked again now, not only when the row was queued.
+    blocked = sa.case(
+        (Customer.email_opt_out, "opted out"),
+        (Customer.email_suppressed_at.is_not(None), "suppressed by the provider"),
+        else_=None,
+    )
+    rows = session.execute(
+        sa.select(
+            EmailOutbox.id,
+            EmailOutbox.customer_id,
+            EmailOutbox.to_email,
+            EmailOutbox.to_name,
+            EmailOutbox.subject,
+            EmailOutbox.body_text,
+            EmailOutbox.is_campaign,
+            EmailOutbox.attempts,
+            EmailOutbox.created_by,
+            blocked.label("blocked"),
+        )
+        .join(claimed, claimed.c.id == EmailOutbox.id)
+        .outerjoin(Customer, Customer.id == EmailOutbox.customer_id)
+        .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id)
+    ).all()
+    # The UPDATE in the CTE ran in this statement; `attempts` above is the value before it.
+    return [Claimed(**{**r._mapping, "attempts": r.attempts + 1}) for r in rows]
+
+
+def mark_sent(
+    session: Session,
+    sent: list[tuple[Claimed, str | None]],
+    *,
+    provider: str,
+    now: datetime,
+) -> None:
+    """Rows the provider accepted (with its message id), each logged on its customer's
+    timeline as an outbound email (notes: the subject; by: who caused it, or the system)."""
+    if not sent:
+        return
+    system = system_user(session).id
+    # One statement for the whole batch: each row's own message id comes from the arrays.
+    session.execute(
+        sa.text(
+            "UPDATE email_outbox AS o SET status = 'sent', provider = :provider, "
+            "provider_message_id = v.message_id, sent_at = :now, claimed_at = NULL, "
+            "last_error = NULL "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:message_ids AS text[])) "
+            "AS v(id, message_id) WHERE o.id = v.id"
+        ),
+        {
+            "provider": provider,
+            "now": now,
+            "ids": [row.id for row, _ in sent],
+            "message_ids": [message_id for _, message_id in sent],
+        },
+    )
+    logged = [
+        {
+            "customer_id": row.customer_id,
+            "type": InteractionType.email,
+            "direction": InteractionDirection.outbound,
+            "notes": row.subject,
+            # A blast's emails stay on each customer's timeline but out of the team's feed.
+            "outcome": CAMPAIGN_OUTCOME if row.is_campaign else None,
+            "created_by": row.created_by or system,
+            "created_at": now,
+        }
+        for row, _ in sent
+        if row.customer_id is not None
+    ]
+    if logged:
+        session.execute(sa.insert(CustomerInteraction), logged)
+        notify_activity(session, ActivityKind.interaction)
+        session.execute(
+            sa.update(Customer)
+            .where(Customer.id.in_({entry["customer_id"] for entry in logged}))
+            .values(last_interaction_at=sa.func.greatest(Customer.last_interaction_at, now))
+        )
+
+
+def mark_failed(session: Session, rows: list[Claimed], reason: str, *, suppressed=False) -> None:
+    """Rows that will not be sent: the provider refused them, or the customer opted out."""
+    if not rows:
+        return
+    session.execute(
+        sa.update(EmailOutbox)
+        .where(EmailOutbox.id.in_([row.id for row in rows]))
+        .values(
+            status=OutboxStatus.suppressed if suppressed else OutboxStatus.failed,
+            last_error=reason[:1000],
+            claimed_at=None,
+        )
+    )
+
+
+def suppress_customers(session: Session, customer_ids: set[uuid.UUID], *, now: datetime) -> None:
+    """The provider says these addresses are inactive: never email them again."""
+    if customer_ids:
+        session.execute(
+            sa.update(Customer)
+            .where(Customer.id.in_(customer_ids), Customer.email_suppressed_at.is_(None))
+            .values(email_suppressed_at=now)
+        )
+
+
+def backoff(attempts: int, *, retry_after: float | None = None) -> timedelta:
+    """Exponential with jitter (30 s, 1 min, 2 min, ... up to an hour); never sooner than the
+    provider asked (`Retry-After`)."""
+    seconds = min(3600.0, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+    return timedelta(seconds=max(seconds, retry_after or 0.0))
+
+
+def retry_later(
+    session: Session,
+    rows: list[Claimed],
+    reason: str,
+    *,
+    now: datetime,
+    retry_after: float | None = None,
+) -> int:
+    """Back to the queue with a backoff; rows past MAX_ATTEMPTS fail instead. Returns how many
+    will be retried."""
+    again = [row for row in rows if row.attempts < MAX_ATTEMPTS]
+    mark_failed(
+        session,
+        [row for row in rows if row.attempts >= MAX_ATTEMPTS],
+        f"gave up after {MAX_ATTEMPTS} attempts: {reason}",
+    )
+    if again:
+        session.execute(
+            sa.text(
+                "UPDATE email_outbox AS o SET status = 'queued', claimed_at = NULL, "
+                "last_error = :reason, next_attempt_at = :now + v.wait "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:waits AS interval[])) AS v(id, wait) "
+                "WHERE o.id = v.id"
+            ),
+            {
+                "reason": reason[:1000],
+                "now": now,
+                "ids": [row.id for row in again],
+                "waits": [backoff(row.attempts, retry_after=retry_after) for row in again],
+            },
+        )
+    return len(again)
+
+
+def tell_managers(session: Session, *, kind: str, title: str, body: str, now: datetime) -> None:
+    """A notification for every active manager, once a day per kind (dedupe key)."""
+    managers = session.execute(
+        sa.select(User.id).where(User.active, User.role == UserRole.manager)
+    ).scalars()
+    day = now.date().isoformat()
+    for manager in managers:
+        session.execute(
+            insert(Notification)
+            .values(
+                user_id=manager,
+                kind=kind,
+                title=title,
+                body=body,
+                dedupe_key=f"{kind}:{day}:{manager}",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )

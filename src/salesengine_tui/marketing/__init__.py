@@ -1,0 +1,1 @@
+"""Segments of customers and the email blasts sent to them."""

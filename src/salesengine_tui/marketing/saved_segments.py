@@ -1,0 +1,163 @@
+"""Saved segments: named definitions people keep, rename, duplicate and delete.
+
+Names are unique (case matters not: "Old units" and "old units" are the same name). The
+definition is stored as JSON and checked again through `segments.from_json` when loaded, so
+a stored segment that no longer fits the field list says so instead of compiling wrongly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from ..access.users import Actor
+from ..base.errors import NotFound, UserError
+from ..base.validation import one_line_name
+from ..db.models import Segment, User
+from . import segments
+
+NAME_MAX = 80
+
+
+@dataclass(frozen=True)
+class Saved:
+    id: uuid.UUID
+    name: str
+    definition: segments.Definition
+    created_by: str | None
+    updated_at: datetime | None
+
+    @property
+    def text(self) -> str:
+        return segments.to_text(self.definition)
+
+
+def clean_name(name: str) -> str:
+    return one_line_name(name, "segment name", max_len=NAME_MAX)
+
+
+def _row(row: sa.Row) -> Saved:
+    return Saved(row.id, row.name, segments.from_json(row.definition), row.login, row.updated_at)
+
+
+def _select() -> sa.Select:
+    return sa.select(
+        Segment.id, Segment.name, Segment.definition, User.login, Segment.updated_at
+    ).outerjoin(User, User.id == Segment.created_by)
+
+
+def list_saved(session: Session) -> list[Saved]:
+    rows = session.execute(_select().order_by(sa.func.lower(Segment.name)))
+    return [_row(row) for row in rows]
+
+
+def get(session: Session, name: str) -> Saved:
+    row = session.execute(
+        _select().where(sa.func.lower(Segment.name) == clean_name(name).lower())
+    ).first()
+    if row is None:
+        raise NotFound(f"no saved segment named {name!r}: `salesengine segments list` shows them")
+    return _row(row)
+
+
+def get_by_id(session: Session, segment_id: uuid.UUID) -> Saved:
+    row = session.execute(_select().where(Segment.id == segment_id)).first()
+    if row is None:
+        raise NotFound("that segment was deleted (by someone else?)")
+    return _row(row)
+
+
+def _taken(session: Session, name: str, but: uuid.UUID | None = None) -> bool:
+    stmt = sa.select(Segment.id).where(sa.func.lower(Segment.name) == name.lower())
+    if but is not None:
+        stmt = stmt.where(Segment.id != but)
+    return session.execute(stmt).first() is not None
+
+
+def _write(session: Session, stmt: sa.Executable, name: str) -> uuid.UUID:
+    try:
+        with session.begin_nested():
+            row = session.execute(stmt).first()
+    except IntegrityError:
+        raise UserError(f"a segment named {name!r} already exists") from None
+    if row is None:
+        raise NotFound("that segment was deleted (by someone else?)")
+    return row[0]
+
+
+def save(
+    session: Session,
+    name: str,
+    definition: segments.Definition,
+    *,
+    actor: Actor,
+    now: datetime,
+    segment_id: uuid.UUID | None = None,
+) -> Saved:
+    """A new segment, or (with `segment_id`) new name and definition for an existing one."""
+    name = clean_name(name)
+    if _taken(session, name, but=segment_id):
+        raise UserError(f"a segment named {name!r} already exists")
+    stored = segments.to_json(definition)
+    if segment_id is None:
+        stmt = (
+            sa.insert(Segment)
+            .values(
+                name=name, definition=stored, created_by=actor.id, created_at=now, updated_at=now
+            )
+            .returning(Segment.id)
+        )
+    else:
+        stmt = (
+            sa.update(Segment)
+            .where(Segment.id == segment_id)
+            .values(name=name, definition=stored, updated_at=now)
+            .returning(Segment.id)
+        )
+    return get_by_id(session, _write(session, stmt, name))
+
+
+def rename(session: Session, segment_id: uuid.UUID, name: str, *, now: datetime) -> Saved:
+    name = clean_name(name)
+    if _taken(session, name, but=segment_id):
+        raise UserError(f"a segment named {name!r} already exists")
+    stmt = (
+        sa.update(Segment)
+        .where(Segment.id == segment_id)
+        .values(name=name, updated_at=now)
+        .returning(Segment.id)
+    )
+    return get_by_id(session, _write(session, stmt, name))
+
+
+def duplicate(session: Session, segment_id: uuid.UUID, *, actor: Actor, now: datetime) -> Saved:
+    """A copy named "<name> (copy)", "<name> (copy 2)", ... whichever is free."""
+    original = get_by_id(session, segment_id)
+    n = 1
+    while True:
+        suffix = " (copy)" if n == 1 else f" (copy {n})"
+        name = original.name[: NAME_MAX - len(suffix)] + suffix
+        if not _taken(session, name):
+            return save(session, name, original.definition, actor=actor, now=now)
+        n += 1
+
+
+def delete(session: Session, segment_id: uuid.UUID) -> None:
+    session.execute(sa.delete(Segment).where(Segment.id == segment_id))
+
+
+def resolve(session: Session, name_or_expression: str) -> tuple[segments.Definition, str | None]:
+    """A saved segment's name, or else an expression (for the command line)."""
+    found = session.execute(
+        sa.select(Segment.name, Segment.definition).where(
+            sa.func.lower(Segment.name) == name_or_expression.strip().lower()
+        )
+    ).first()
+    if found is not None:
+        return segments.from_json(found.definition), found.name
+    return segments.parse(name_or_expression), None

@@ -1,0 +1,207 @@
+"""The writing half of the blast screen: the subject and body (typed, or from a template or a
+past blast), the email rendered for real recipients, and the dry-run numbers (who gets it, who
+is left out and why), rendered again each time typing pauses. `BlastScreen` adds the send."""
+
+from __future__ import annotations
+
+import uuid
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static, TextArea
+
+from ..marketing import blasts, segments
+from ..marketing.saved_segments import Saved
+from ..ui.display import number, safe_lines, safe_text
+from ..usecases import Desk
+from ..usecases.context import AppContext
+from .base import APP_TITLE
+from .debounce import Debounce
+from .messages import BlastChecked, BlastTemplateLoaded, BlastTemplatesListed
+from .picker import Picker
+
+PREVIEW_PAUSE = 0.4  # seconds after typing stops before the preview renders again
+
+
+class BlastComposer(Screen[None]):
+    def __init__(
+        self, ctx: AppContext, definition: segments.Definition, saved: Saved | None = None
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.definition = definition
+        self.saved = saved
+        self.rendered: list[blasts.Rendered] = []
+        self.shown = 0
+        self.dry: blasts.DryRun | None = None
+        self.blast_id: uuid.UUID | None = None  # set once queued: the text is then final
+        self.check_later = Debounce(self, lambda _: self.action_check(), PREVIEW_PAUSE)
+        self.title = "Email blast"
+
+    @property
+    def desk(self) -> Desk:
+        return self.app.desk  # type: ignore[attr-defined]
+
+    @property
+    def segment_label(self) -> str:
+        return self.saved.name if self.saved else segments.to_text(self.definition)
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Content.assemble(
+                (f"{APP_TITLE} · Email blast to ", "bold"), safe_text(self.segment_label).plain
+            ),
+            id="blast-title",
+        )
+        with Horizontal(id="blast-body"):
+            with Vertical(id="blast-compose"):
+                yield Label("Subject")
+                yield Input(id="blast-subject", max_length=blasts.SUBJECT_MAX)
+                yield Label("Body")
+                yield TextArea(id="blast-text", soft_wrap=True, show_line_numbers=False)
+                yield Static(
+                    Content(
+                        "Placeholders: "
+                        + " ".join("{" + n + "}" for n in blasts.PLACEHOLDER_NAMES)
+                        + ". The unsubscribe link and postal address are added to every email."
+                    ),
+                    id="blast-help",
+                )
+            with Vertical(id="blast-side"):
+                yield Static(id="blast-numbers")
+                yield Static(id="blast-preview-head")
+                with VerticalScroll(id="blast-preview-scroll"):
+                    yield Static(id="blast-preview")
+                yield ProgressBar(id="blast-progress", show_eta=False)
+                yield Static(id="blast-progress-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#blast-progress", ProgressBar).display = False
+        first = blasts.TEMPLATES[0]
+        self._use_template(first.subject, first.body)
+
+    @property
+    def subject(self) -> str:
+        return self.query_one("#blast-subject", Input).value
+
+    @property
+    def body(self) -> str:
+        return self.query_one("#blast-text", TextArea).text
+
+    @on(Input.Changed, "#blast-subject")
+    @on(TextArea.Changed, "#blast-text")
+    def _typed(self) -> None:
+        if self.blast_id is None:
+            self.check_later("")
+
+    # --- templates ------------------------------------------------------------------------------
+
+    def action_template(self) -> None:
+        self._list_templates()
+
+    @work(thread=True, exit_on_error=False, group="blast-templates")
+    def _list_templates(self) -> None:
+        self.post_message(BlastTemplatesListed(self.desk.blasts.recent(limit=8)))
+
+    @on(BlastTemplatesListed)
+    def _pick_template(self, message: BlastTemplatesListed) -> None:
+        choices: list[tuple[Text, tuple[str, str] | uuid.UUID]] = [
+            (Text.assemble((t.name, "bold"), "  ", (t.subject, "dim"), end=""), (t.subject, t.body))
+            for t in blasts.TEMPLATES
+        ]
+        choices += [
+            (Text.assemble("Sent before: ", (b.subject, "bold"), end="", no_wrap=True), b.id)
+            for b in message.past
+        ]
+
+        def chosen(choice: tuple[str, str] | uuid.UUID | None) -> None:
+            if isinstance(choice, tuple):
+                self._use_template(*choice)
+            elif choice is not None:
+                self._load_past(choice)
+
+        self.app.push_screen(Picker("Start from a template", choices), chosen)
+
+    @work(thread=True, exit_on_error=False, group="blast-templates")
+    def _load_past(self, blast_id: uuid.UUID) -> None:
+        self.post_message(BlastTemplateLoaded(*self.desk.blasts.content_of(blast_id)))
+
+    @on(BlastTemplateLoaded)
+    def _past_loaded(self, message: BlastTemplateLoaded) -> None:
+        self._use_template(message.subject, message.body)
+
+    def _use_template(self, subject: str, body: str) -> None:
+        self.query_one("#blast-subject", Input).value = subject
+        self.query_one("#blast-text", TextArea).text = body
+        self.action_check()
+
+    # --- numbers and preview --------------------------------------------------------------------
+
+    def action_check(self) -> None:
+        self._check(self.subject, self.body)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="blast-check")
+    def _check(self, subject: str, body: str) -> None:
+        self.post_message(BlastChecked(self.desk.blasts.check(self.definition, subject, body)))
+
+    @on(BlastChecked)
+    def _checked(self, message: BlastChecked) -> None:
+        check = message.check
+        self.dry, self.rendered = check.dry, check.rendered
+        self.shown = min(self.shown, max(0, len(self.rendered) - 1))
+        self._show_numbers(check.dry, check.unready)
+        self._show_preview(check.problem)
+
+    def _show_numbers(self, dry: blasts.DryRun, unready: str | None) -> None:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(justify="right", style="bold")
+        grid.add_column()
+        grid.add_row(number(dry.recipients), Text("will get it", style="bold"))
+        for reason, label in blasts.EXCLUSIONS.items():
+            grid.add_row(number(dry.excluded.get(reason, 0)), Text(f"left out: {label}"))
+        grid.add_row(number(dry.members), Text("in the segment", style="dim"))
+        if unready:
+            grid.add_row("", Text(unready, style="bold red"))
+        self.query_one("#blast-numbers", Static).update(grid)
+
+    def _show_preview(self, problem: str | None = None) -> None:
+        head = self.query_one("#blast-preview-head", Static)
+        body = self.query_one("#blast-preview", Static)
+        if problem:
+            head.update(Content.assemble(("Cannot render: ", "bold $text-error"), problem))
+            body.update("")
+            return
+        if not self.rendered:
+            head.update(Content("Nobody in this segment can be emailed."))
+            body.update("")
+            return
+        r = self.rendered[self.shown]
+        head.update(
+            Content.assemble(
+                (f"Preview {self.shown + 1} of {len(self.rendered)} · ", "dim"),
+                ("To: ", "bold"),
+                safe_text(r.name).plain,
+                f" <{safe_text(r.email).plain}>",
+            )
+        )
+        body.update(
+            Content.assemble(
+                ("Subject: ", "bold"), safe_text(r.subject).plain, "\n\n", safe_lines(r.body).plain
+            )
+        )
+
+    def action_next(self) -> None:
+        if self.rendered:
+            self.shown = (self.shown + 1) % len(self.rendered)
+            self._show_preview()
+
+    def action_previous(self) -> None:
+        if self.rendered:
+            self.shown = (self.shown - 1) % len(self.rendered)
+            self._show_preview()

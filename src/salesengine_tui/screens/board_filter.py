@@ -1,0 +1,78 @@
+"""What the board shows: the filter (`/`), only my deals (`o`), the order (`s`), clearing them
+(`esc`), and which pipeline (`p`). Each changes the board's query and loads it again."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from textual import on
+from textual.widgets import Input
+
+from ..deals import board
+from ..deals.pipelines import next_pipeline
+from ..usecases.context import AppContext
+from .board_base import BoardBase
+from .debounce import Debounce
+
+
+class BoardFilter(BoardBase):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(ctx)
+        self._filter_later = Debounce(self, lambda text: self._requery(text=text))
+
+    def _requery(self, **changes: object) -> None:
+        if self.view is None:
+            return
+        self.view = replace(self.view, **changes)  # type: ignore[arg-type]
+        self.reload()
+
+    def _focus_lane(self) -> None:
+        if (lane := self.current_lane) is not None:
+            lane.focus()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#board-filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#board-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self._filter_later(event.value)
+
+    @on(Input.Submitted, "#board-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self._filter_later.flush()
+        if not event.value.strip():
+            event.input.display = False
+        self._focus_lane()
+
+    def action_clear(self) -> None:
+        field = self.query_one("#board-filter", Input)
+        field.display = False
+        if field.value:
+            field.value = ""  # Input.Changed re-queries
+        if self.view is not None and (self.view.owner_id or self.view.text):
+            self._requery(text="", owner_id=None)
+        self._focus_lane()
+
+    def action_only_mine(self) -> None:
+        if self.view is not None:
+            mine = None if self.view.owner_id else self.ctx.actor.id
+            self._requery(owner_id=mine)
+
+    def action_sort(self) -> None:
+        if self.view is not None:
+            self._requery(sort=board.next_sort(self.view.sort))
+            self.notify(f"Sorted by {board.SORT_LABELS[self.view.sort]}", timeout=2)
+
+    def show_pipeline(self, pipeline_id: uuid.UUID) -> None:
+        if self.view is not None:
+            self.view = replace(self.view, pipeline_id=pipeline_id)
+        self._load(self.view, None)
+
+    def action_next_pipeline(self) -> None:
+        current = self.view.pipeline_id if self.view else None
+        following = next_pipeline(self.pipelines, current)
+        if following is not None:
+            self.show_pipeline(following.id)

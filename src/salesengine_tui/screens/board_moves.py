@@ -1,0 +1,188 @@
+"""Moving cards on the board: to the next or previous stage, to any stage (the stage picker),
+to Lost (a reason first), undo; and giving a deal another owner (managers).
+
+Each write runs in a worker through the desk and comes back as a message: `CardMoved` for a
+move, `Notice` for a reassignment, `OwnersLoaded` to open the owner picker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on, work
+
+from ..access import permissions
+from ..base.errors import UserError
+from ..deals import board
+from ..ui.display import safe_text, visible
+from .board_base import BoardBase
+from .lost_reason import LostReasonScreen
+from .messages import CardMoved, Focus, Notice, OwnersLoaded
+from .picker import Picker
+from .stage_picker import StagePicker
+
+NOBODY = "nobody"  # the picker's choice for "unassigned"
+
+
+def card_label(card: board.Card) -> str:
+    return visible(f"{card.customer_name} · {card.title}")[:120]
+
+
+def moved_note(moved: board.Move) -> str:
+    note = f"{visible(moved.card.customer_name)}: {moved.from_stage_name} → {moved.to_stage_name}"
+    if moved.customer_activated:
+        note += " · customer is now active"
+    return note + " (u to undo)"
+
+
+class BoardMoves(BoardBase):
+    # --- choosing where to -----------------------------------------------------------------
+
+    def action_shift(self, delta: int) -> None:
+        lane = self.current_lane
+        if lane is None or lane.current is None:
+            return
+        ids = [c.id for c in self.columns]
+        index = ids.index(lane.column.id) + delta
+        if 0 <= index < len(ids):
+            self.move_card(lane.current, self.columns[index])
+
+    def action_pick_stage(self) -> None:
+        card = self.current_card
+        if card is None:
+            return
+
+        def picked(stage_id: uuid.UUID | None) -> None:
+            target = next((c for c in self.columns if c.id == stage_id), None)
+            if target is not None:
+                self.move_card(card, target)
+
+        self.app.push_screen(StagePicker(card_label(card), self.columns, card.stage_id), picked)
+
+    def move_card(self, card: board.Card, target: board.Column) -> None:
+        """Move `card` to `target`; a Lost stage asks for the reason first."""
+        if not target.is_lost:
+            self._save_move(card, target.id, None)
+            return
+
+        def reason_given(reason: str | None) -> None:
+            if reason is None:
+                self.notify("Move cancelled; nothing changed", timeout=3)
+            else:
+                self._save_move(card, target.id, reason)
+
+        screen = LostReasonScreen(card_label(card), target.name, self.ctx.settings.lost_reasons)
+        self.app.push_screen(screen, reason_given)
+
+    # --- saving and undoing ----------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="board-move")
+    def _save_move(self, card: board.Card, stage_id: uuid.UUID, reason: str | None) -> None:
+        self._run_move(
+            lambda: self.desk.deals.move(card, stage_id, lost_reason=reason, origin=self.origin),
+            moved_note,
+        )
+
+    def action_undo(self) -> None:
+        if self.last_move is not None:
+            self._undo(self.last_move)
+
+    @work(thread=True, exit_on_error=False, group="board-move")
+    def _undo(self, last: board.Move) -> None:
+        self._run_move(
+            lambda: self.desk.deals.undo(last, origin=self.origin),
+            lambda back: f"Undone: back in {back.to_stage_name}",
+            undo=True,
+        )
+
+    def _run_move(
+        self,
+        run: Callable[[], board.Move],
+        note: Callable[[board.Move], str],
+        *,
+        undo: bool = False,
+    ) -> None:
+        """In a worker: the move (one transaction), then where the card now sits."""
+        try:
+            moved = run()
+        except board.MoveConflict as conflict:
+            prefix = "Cannot undo: " if undo else ""
+            self.deliver(CardMoved(None, prefix + str(conflict), conflict.card))
+            return
+        view = self.view
+        place = self.desk.deals.position(moved.card, view) if view else None
+        self.deliver(CardMoved(moved, note(moved), moved.card, undo=undo, position=place))
+
+    @on(CardMoved)
+    def _card_moved(self, message: CardMoved) -> None:
+        message.stop()
+        moved = message.move
+        if moved is None:
+            self.notify(
+                message.note, title="Not moved", severity="warning", timeout=8, markup=False
+            )
+            # Show the card where it is now, cursor on it.
+            self.reload(Focus(stage_id=message.card.stage_id, card=message.card, index=0))
+            return
+        self.last_move = None if message.undo else moved
+        self.notify(message.note, timeout=4, markup=False)
+        lanes = {lane.column.id: lane for lane in self.lanes}
+        source, target = lanes.get(moved.from_stage_id), lanes.get(moved.card.stage_id)
+        if source is None or target is None or message.position is None:
+            self.reload(Focus(stage_id=moved.card.stage_id, card=moved.card, index=0))
+            return
+        # Our own move: adjust the two columns' figures here rather than re-aggregate, and
+        # redraw only those two lanes; the cursor follows the card.
+        amount = moved.card.amount
+        source.reset(board.with_card_moved(source.column, count=-1, amount=amount))
+        target.reset(
+            board.with_card_moved(target.column, count=1, amount=amount),
+            cursor=message.position,
+        )
+        self.columns = [lane.column for lane in self.lanes]
+        for lane in (source, target):
+            self.board_lanes.paint_header(lane)
+        self.go_to(target)
+        self.sync_bindings()
+
+    # --- another owner ---------------------------------------------------------------------
+
+    def action_assign(self) -> None:
+        card = self.current_card
+        if card is None:
+            return
+        if refused := permissions.refusal(self.ctx.actor, permissions.Action.reassign):
+            self.notify(refused, severity="warning", markup=False)
+            return
+        self._load_owners(card)
+
+    @work(thread=True, exit_on_error=False, group="board-people")
+    def _load_owners(self, card: board.Card) -> None:
+        self.deliver(OwnersLoaded(card, self.desk.deals.assignable_owners()))
+
+    @on(OwnersLoaded)
+    def _pick_owner(self, message: OwnersLoaded) -> None:
+        message.stop()
+        card = message.card
+        choices: list[tuple[Text, object]] = [(safe_text(p.name), p.id) for p in message.people]
+        choices.append((Text("Nobody (unassigned)"), NOBODY))
+        title = f"Give #{card.number} {visible(card.customer_name)} to…"
+
+        def chosen(owner: object) -> None:
+            if owner is not None:
+                self._reassign(card, None if owner == NOBODY else owner)
+
+        self.app.push_screen(Picker(title, choices), chosen)
+
+    @work(thread=True, exit_on_error=False, group="board-move")
+    def _reassign(self, card: board.Card, owner_id: uuid.UUID | None) -> None:
+        try:
+            name = self.desk.deals.reassign(card, owner_id, origin=self.origin)
+        except UserError as error:
+            self.deliver(
+                Notice(str(error), title="Not reassigned", severity="warning", reload=True)
+            )
+            return
+        self.deliver(Notice(f"#{card.number} is now {name}'s", reload=True))

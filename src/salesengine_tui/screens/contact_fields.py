@@ -1,0 +1,51 @@
+"""What the contact forms share (editing a customer, adding a lead): enter moves to the next
+field and saves on the last; every field is checked by the contact rules before the form
+closes, the message naming the field that is wrong and the cursor going to it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from ..base.errors import UserError
+from ..customers.profile import clean_contact
+
+
+class ContactFieldsForm(ModalScreen[dict[str, str | None] | None]):
+    """Subclasses compose an `Input` with id `{PREFIX}-{key}` for each of `FIELDS` (key,
+    label), in that order, and a `#contact-error` Static."""
+
+    CSS_PATH = "modal.tcss"
+    PREFIX: ClassVar[str]
+    FIELDS: ClassVar[tuple[tuple[str, str], ...]]
+
+    def _field(self, key: str) -> Input:
+        return self.query_one(f"#{self.PREFIX}-{key}", Input)
+
+    def values(self) -> dict[str, str | None]:
+        return {key: self._field(key).value for key, _ in self.FIELDS}
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        keys = [key for key, _ in self.FIELDS]
+        key = (event.input.id or "").removeprefix(f"{self.PREFIX}-")
+        if key == keys[-1]:
+            self.action_save()
+        else:
+            self._field(keys[keys.index(key) + 1]).focus()
+
+    def action_save(self) -> None:
+        values = self.values()
+        for key, label in self.FIELDS:  # field by field, so the message points at the right one
+            try:
+                clean_contact({key: values[key]})
+            except UserError as error:
+                name = label.removesuffix(" (required)")
+                self.query_one("#contact-error", Static).update(Content(f"{name}: {error}"))
+                self._field(key).focus()
+                return
+        self.dismiss(values)

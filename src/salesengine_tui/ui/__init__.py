@@ -1,0 +1,1 @@
+"""Front-end helpers shared by the TUI and the CLI printers (Rich, never Textual)."""

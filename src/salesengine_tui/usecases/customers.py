@@ -1,0 +1,94 @@
+"""A customer's profile and timeline: contact edits, interactions, opt-out, finding one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..activity import feed
+from ..customers import profile, tickets
+from ..db.models import InteractionDirection, InteractionType, Ticket
+from ..email import outbox
+from .base import UseCases
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    profile: profile.Profile
+    timeline_count: int
+
+
+class Customers(UseCases):
+    def profile(self, customer_id: uuid.UUID) -> ProfileView:
+        with self.read() as session:
+            return ProfileView(
+                profile.profile(session, customer_id),
+                feed.timeline_count(session, customer_id),
+            )
+
+    def timeline(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        offset: int = 0,
+        from_end: bool = False,
+    ) -> list[feed.ActivityItem]:
+        """A page of the timeline, newest first: by keyset after a loaded entry's key, else by
+        offset (`from_end`: the oldest `limit` entries)."""
+        with self.read() as session:
+            if after is not None:
+                return feed.recent_activity(session, limit, customer_id=customer_id, before=after)
+            if from_end:
+                offset = max(0, feed.timeline_count(session, customer_id) - limit)
+            return feed.recent_activity(session, limit, customer_id=customer_id, offset=offset)
+
+    def find(self, text: str) -> list[tuple[uuid.UUID, str]]:
+        """Customers by part of a name, email or phone (the palette's "Go to customer...")."""
+        with self.read() as session:
+            return profile.find_customers(session, text)
+
+    def update_contact(
+        self, customer_id: uuid.UUID, *, expected_version: int, values: dict[str, str | None]
+    ) -> int:
+        """Saved only if nobody changed the customer since `expected_version` (else UserError)."""
+        with self.write() as session:
+            return profile.update_contact(
+                session,
+                self.actor,
+                customer_id,
+                expected_version=expected_version,
+                values=values,
+                now=self.now(),
+            )
+
+    def log_interaction(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        type: InteractionType,
+        direction: InteractionDirection,
+        notes: str | None,
+    ) -> None:
+        with self.write() as session:
+            profile.log_interaction(
+                session,
+                self.actor,
+                customer_id,
+                type=type,
+                direction=direction,
+                notes=notes,
+                now=self.now(),
+            )
+
+    def set_opt_out(self, customer_id: uuid.UUID, opted_out: bool) -> None:
+        with self.write() as session:
+            outbox.set_opt_out(session, customer_id, opted_out, now=self.now())
+
+    def close_ticket(self, number: int, resolution: str) -> Ticket:
+        """Close ticket `number` as the operations side does ("Equipment End of Life" feeds
+        the upsell sync)."""
+        with self.write() as session:
+            return tickets.close(session, number, resolution=resolution, now=self.now())

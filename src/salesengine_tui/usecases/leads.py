@@ -1,0 +1,126 @@
+"""The leads inbox: list, search, call, convert, assign, new leads, import and export."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+from ..customers import lead_csv, leads
+from ..customers.profile import clean_contact
+from ..db.models import CustomerStatus
+from ..deals.pipelines import PipelineInfo, list_pipelines
+from .base import UseCases
+
+# The estimate a conversion opens when asked to: the rep gives it a title and an amount later.
+CONVERSION_ESTIMATE = ("Replacement estimate", Decimal(0))
+
+
+@dataclass(frozen=True)
+class LeadChoices:
+    """What the inbox's pickers offer."""
+
+    sources: list[str]
+    people: list[leads.Person]
+    pipelines: list[PipelineInfo]
+
+
+class Leads(UseCases):
+    # --- reads ------------------------------------------------------------------------------
+
+    def count(self, view: leads.LeadQuery) -> int:
+        with self.read() as session:
+            return leads.lead_count(session, view)
+
+    def page(
+        self, view: leads.LeadQuery, *, offset: int, limit: int, from_end: bool = False
+    ) -> list[leads.LeadRow]:
+        with self.read() as session:
+            return leads.lead_page(session, view, offset=offset, limit=limit, from_end=from_end)
+
+    def choices(self) -> LeadChoices:
+        """Lead sources (most used first), the people leads can be assigned to, pipelines."""
+        with self.read() as session:
+            return LeadChoices(
+                sources=leads.lead_sources(session),
+                people=leads.assignable_users(session),
+                pipelines=list_pipelines(session),
+            )
+
+    def possible_duplicates(self, values: dict[str, str | None]) -> list[leads.Duplicate]:
+        """Customers a new lead with these form values may already be (same email or phone)."""
+        cleaned = clean_contact(values)
+        with self.read() as session:
+            return leads.possible_duplicates(
+                session, email=cleaned.get("email"), phone=cleaned.get("phone")
+            )
+
+    # --- what a rep does ----------------------------------------------------------------------
+
+    def log_call(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        outcome: str,
+        notes: str | None,
+        next_step_at: datetime | None,
+    ) -> None:
+        with self.write() as session:
+            leads.log_call(
+                session,
+                self.actor,
+                customer_id,
+                outcome=outcome,
+                notes=notes,
+                next_step_at=next_step_at,
+                now=self.now(),
+            )
+
+    def convert(
+        self, customer_ids: Sequence[uuid.UUID], *, open_estimate_in: uuid.UUID | None = None
+    ) -> leads.Conversion:
+        """Make leads customers; with `open_estimate_in` (a pipeline), open an estimate there."""
+        estimate = (open_estimate_in, *CONVERSION_ESTIMATE) if open_estimate_in else None
+        with self.write() as session:
+            return leads.convert(
+                session, self.actor, customer_ids, now=self.now(), open_estimate=estimate
+            )
+
+    def assign(self, customer_ids: Sequence[uuid.UUID], owner_id: uuid.UUID | None) -> int:
+        with self.write() as session:
+            return leads.assign(session, self.actor, customer_ids, owner_id, now=self.now())
+
+    def create(self, values: dict[str, str | None]) -> uuid.UUID:
+        with self.write() as session:
+            return leads.create_lead(session, self.actor, values, now=self.now())
+
+    # --- files (the CLI) --------------------------------------------------------------------
+
+    def import_csv(
+        self,
+        path: Path,
+        *,
+        source: str | None = None,
+        owner_login: str | None = None,
+        dry_run: bool = False,
+        progress: lead_csv.Progress | None = None,
+    ) -> lead_csv.ImportReport:
+        """All good rows in one transaction; a dry run checks the file and writes nothing."""
+        with self.read() if dry_run else self.write() as session:
+            return lead_csv.import_leads(
+                session,
+                path,
+                now=self.now(),
+                source=source,
+                owner_login=owner_login,
+                dry_run=dry_run,
+                progress=progress,
+            )
+
+    def export_csv(self, out: TextIO, *, status: CustomerStatus | None = None) -> int:
+        with self.read() as session:
+            return lead_csv.export_customers(session, out, status=status)

@@ -1,0 +1,42 @@
+"""Users and their SSH keys (managers' administration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..access import ssh_keys
+from ..access.users import Actor, UserSummary, add_user, get_by_login, list_users
+from .base import UseCases
+
+
+class Users(UseCases):
+    def actor_for(self, login: str) -> Actor:
+        """The user with this login, to act as (an unknown login is a UserError)."""
+        with self.read() as session:
+            return Actor.of(get_by_login(session, login))
+
+    def add(self, login: str, *, name: str, role: str, email: str | None = None) -> Actor:
+        """A new user (a taken login, a bad name, role or email is a UserError)."""
+        with self.write() as session:
+            return Actor.of(add_user(session, login, name=name, role=role, email=email))
+
+    def people(self) -> list[UserSummary]:
+        """Everyone who can log in (not the system user), by role then login."""
+        with self.read() as session:
+            return [UserSummary.of(user) for user in list_users(session)]
+
+    def add_ssh_key(
+        self,
+        authorized_keys: Path,
+        keyfile: Path,
+        login: str,
+        *,
+        executable: Path,
+        config: Path | None = None,
+    ) -> tuple[ssh_keys.PublicKey, ssh_keys.AddOutcome]:
+        """Let the public key in `keyfile` open the app as `login`, who must be an active user
+        of this database."""
+        with self.read() as session:
+            return ssh_keys.add_for_user(
+                session, authorized_keys, keyfile, login, executable=executable, config=config
+            )
