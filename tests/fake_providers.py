@@ -5,11 +5,21 @@ an HTML page, a Postmark batch with mixed results)."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away (a sender killed mid-request, on purpose) is not an error: the
+    default handler would print a traceback into whichever test's stderr is captured then."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -32,6 +42,8 @@ class FakeProviders:
         self.received: list[Received] = []
         self.script: deque[Scripted] = deque()
         self.inactive: set[str] = set()  # Postmark answers 406 for these addresses
+        # How many times each message (by outbox id) was accepted: what a recipient receives.
+        self.accepted: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)  # notified as each request is recorded
         fake = self
@@ -62,6 +74,8 @@ class FakeProviders:
                             scripted.status, {**default.headers, **scripted.headers}, default.body
                         )
                     )
+                with fake.lock:
+                    fake.accepted.update(accepted_ids(self.path, body, scripted))
                 self.send_response(scripted.status)
                 for name, value in scripted.headers.items():
                     self.send_header(name, value)
@@ -69,7 +83,7 @@ class FakeProviders:
                 self.end_headers()
                 self.wfile.write(scripted.body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         # A scripted slow answer must not hold the test up at shutdown.
         self.server.daemon_threads = True
         self.server.block_on_close = False
@@ -118,3 +132,26 @@ class FakeProviders:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def accepted_ids(path: str, body: object, answer: Scripted) -> list[str]:
+    """The outbox ids an answer accepts: every message of a 2xx SendGrid request; of a Postmark
+    200, every message whose result is not a refusal (an unreadable result counts: the
+    provider may well have sent it)."""
+    if not 200 <= answer.status < 300:
+        return []
+    if path == "/v3/mail/send" and isinstance(body, dict):
+        return [p["custom_args"]["outbox_id"] for p in body.get("personalizations", [])]
+    if path != "/email/batch" or not isinstance(body, list):
+        return []
+    try:
+        results = json.loads(answer.body or b"")
+    except ValueError:
+        results = None
+    ids = []
+    for i, message in enumerate(body):
+        result = results[i] if isinstance(results, list) and i < len(results) else None
+        code = result.get("ErrorCode") if isinstance(result, dict) else None
+        if not (isinstance(code, int) and code != 0):
+            ids.append(message["Metadata"]["outbox_id"])
+    return ids

@@ -163,11 +163,11 @@ def test_saved_segments_lifecycle(engine: Engine, desk: Desk) -> None:
         copy = saved_segments.duplicate(s, saved.id, actor=actor, now=FIXED_NOW)
         copy2 = saved_segments.duplicate(s, saved.id, actor=actor, now=FIXED_NOW)
         assert (copy.name, copy2.name) == ("Old units (copy)", "Old units (copy 2)")
-        renamed = saved_segments.rename(s, copy.id, "Furnaces", now=FIXED_NOW)
+        renamed = saved_segments.rename(s, copy.id, "Furnaces", actor=actor, now=FIXED_NOW)
         assert renamed.name == "Furnaces" and renamed.text == "lead_source = 'Blast test'"
         with pytest.raises(UserError, match="already exists"):
-            saved_segments.rename(s, copy2.id, "furnaces", now=FIXED_NOW)
-        saved_segments.delete(s, copy2.id)
+            saved_segments.rename(s, copy2.id, "furnaces", actor=actor, now=FIXED_NOW)
+        saved_segments.delete(s, copy2.id, actor=actor)
         assert [x.name for x in saved_segments.list_saved(s)] == ["Furnaces", "Old units"]
         assert saved_segments.resolve(s, "old units") == (SEGMENT, "Old units")
         assert saved_segments.resolve(s, "status = lead")[1] is None

@@ -265,7 +265,7 @@ def test_cli_add_list_remove(
     ak = tmp_path / ".ssh" / "authorized_keys"
     keyfile = write(tmp_path / "dana.pub", key_line(comment="dana@laptop") + "\n")
     fingerprint = ssh_keys.parse_public_key(key_line()).fingerprint
-    base = ["--database-url", _url(db_url), "users", "ssh-key"]
+    base = ["--database-url", _url(db_url), "--user", "dana", "users", "ssh-key"]  # a manager
     code, out, err = run(capsys, *base, "add", "dana", str(keyfile), "--authorized-keys", str(ak))
     assert (code, out.strip()) == (
         0,
@@ -324,7 +324,7 @@ def test_cli_add_needs_an_active_user(
     keyfile = write(tmp_path / "k.pub", key_line())
     ak = tmp_path / "authorized_keys"
     code, _, err = run(
-        capsys, "--database-url", _url(db_url), "users", "ssh-key", "add",
+        capsys, "--database-url", _url(db_url), "--user", "dana", "users", "ssh-key", "add",
         "sam" if login == "inactive" else login, str(keyfile), "--authorized-keys", str(ak),
     )  # fmt: skip
     assert code == 1
@@ -347,8 +347,8 @@ def test_cli_add_with_config_names_it_and_warns_when_others_can_read_it(
     keyfile = write(tmp_path / "k.pub", key_line())
     ak = tmp_path / "authorized_keys"
     code, _, err = run(
-        capsys, "--config", str(config), "users", "ssh-key", "add", "dana", str(keyfile),
-        "--authorized-keys", str(ak),
+        capsys, "--config", str(config), "--user", "dana", "users", "ssh-key", "add", "dana",
+        str(keyfile), "--authorized-keys", str(ak),
     )  # fmt: skip
     assert code == 0
     assert f"--config {config} --user dana" in ak.read_text()

@@ -118,14 +118,13 @@ def test_tickets_close_command_then_sync(engine: Engine, db_url, desk: Desk, cap
         number = conn.execute(
             text("SELECT number FROM tickets WHERE id = :t"), {"t": ticket.id}
         ).scalar_one()
-    code, out, _ = run(capsys, "--database-url", _url(db_url), "tickets", "close", str(number),
+    as_tech = ["--database-url", _url(db_url), "--user", "tech1"]  # technicians close tickets
+    code, out, _ = run(capsys, *as_tech, "tickets", "close", str(number),
                        "--resolution", END_OF_LIFE_RESOLUTION)  # fmt: skip
     assert code == 0 and f"closed ticket #{number}" in out
-    code, _, err = run(capsys, "--database-url", _url(db_url), "tickets", "close", str(number),
+    code, _, err = run(capsys, *as_tech, "tickets", "close", str(number),
                        "--resolution", "again")  # fmt: skip
     assert code == 1 and "already closed" in err
-    code, _, err = run(
-        capsys, "--database-url", _url(db_url), "tickets", "close", "999999", "--resolution", "x"
-    )
+    code, _, err = run(capsys, *as_tech, "tickets", "close", "999999", "--resolution", "x")
     assert code == 1 and "no ticket #999999" in err
     assert sync(engine).opportunities == 1

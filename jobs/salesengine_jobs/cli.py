@@ -14,6 +14,7 @@ from pathlib import Path
 
 from salesengine_tui.base.clock import Clock
 from salesengine_tui.base.errors import UserError
+from salesengine_tui.base.logfmt import one_line
 from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.connect import open_engine
 from salesengine_tui.usecases import AppContext, Desk
@@ -55,7 +56,7 @@ def run_outbox(desk: Desk) -> int:
         + (f", recovered {report.recovered:,} from a stopped sender" if report.recovered else "")
     )
     if report.stopped:
-        print(f"salesengine-jobs: stopped: {report.stopped}", file=sys.stderr)
+        print(f"salesengine-jobs: stopped: {one_line(report.stopped)}", file=sys.stderr)
         return 1
     return 0
 
@@ -83,13 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine = open_engine(settings, application_name="salesengine-jobs")
         try:
             if args.command == "run":
-                from .runner import Runner
+                from .runner import LogFormat, Runner
 
-                logging.basicConfig(
-                    level=logging.INFO,
-                    stream=sys.stderr,
-                    format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-                )
+                handler = logging.StreamHandler(sys.stderr)
+                handler.setFormatter(LogFormat())
+                logging.basicConfig(level=logging.INFO, handlers=[handler])
                 return Runner(engine, settings).run()
             desk = Desk(AppContext(engine, Clock(), settings, actor=None))
             if args.command == "once":

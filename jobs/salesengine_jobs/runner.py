@@ -28,11 +28,26 @@ from sqlalchemy import Engine
 
 from salesengine_tui.activity.feed import UPSELL_CHANNEL
 from salesengine_tui.base.clock import Clock
+from salesengine_tui.base.logfmt import one_line, quote
 from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.db import live
 from salesengine_tui.usecases import AppContext, Desk
 
 log = logging.getLogger("salesengine.jobs")
+LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+
+
+class LogFormat(logging.Formatter):
+    """`key=value` lines, one per record: values are quoted where they are logged
+    (`logfmt.quote`), and whatever a message still holds in control characters is escaped
+    here, so no text from elsewhere can start a line of its own."""
+
+    def __init__(self) -> None:
+        super().__init__(LOG_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
 
 
 def nightly_due(engine: Engine, now: datetime, at: clock_time, tz: ZoneInfo) -> bool:
@@ -71,12 +86,14 @@ class Runner:
         if not self._nightly_due():
             return
         result = self.desk.jobs.nurture()
-        log.info("event=done job=nurture status=%s counts=%s", result.status, result.counts)
+        log.info(
+            "event=done job=nurture status=%s counts=%s", quote(result.status), quote(result.counts)
+        )
 
     def _upsell(self) -> None:
         result = self.desk.jobs.upsell()
         if result.counts.get("opportunities"):
-            log.info("event=done job=upsell counts=%s", result.counts)
+            log.info("event=done job=upsell counts=%s", quote(result.counts))
 
     def _outbox(self) -> None:
         report = self.desk.email.drain(should_stop=self.stopping.is_set)
@@ -86,7 +103,7 @@ class Runner:
                 report.sent, report.failed, report.suppressed, report.retried,
             )  # fmt: skip
         if report.stopped:
-            log.error("event=stopped job=outbox reason=%r", report.stopped)
+            log.error("event=stopped job=outbox reason=%s", quote(report.stopped))
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -96,14 +113,16 @@ class Runner:
             return
         current = self.running.get(name)
         if current is not None and current.is_alive():
-            log.info("event=skip job=%s reason='still running from the last tick'", name)
+            log.info('event=skip job=%s reason="still running from the last tick"', name)
             return
 
         def guarded() -> None:
             try:
                 job()
             except Exception as exc:  # logged; the job runs again at its next tick
-                log.error("event=error job=%s error=%r", name, f"{type(exc).__name__}: {exc}")
+                log.error(
+                    "event=error job=%s error=%s", name, quote(f"{type(exc).__name__}: {exc}")
+                )
 
         thread = threading.Thread(target=guarded, name=f"job-{name}", daemon=True)
         self.running[name] = thread
@@ -142,7 +161,7 @@ class Runner:
         if not self.scheduler.jobs:
             self.schedule_jobs()
         if self._nightly_due():
-            log.info("event=catch-up job=nurture reason='tonight's run has not happened yet'")
+            log.info('event=catch-up job=nurture reason="tonight\'s run has not happened yet"')
         self.scheduler.run_all()  # every job once at start-up (the nightly one checks its date)
         if self.listen:
             threading.Thread(
@@ -154,9 +173,8 @@ class Runner:
             self.stopping.wait(tick)
             count += 1
         self.stopping.set()  # also ends the listener and an outbox drain in progress
-        log.info(
-            "event=stopping waiting_for=%s", [n for n, t in self.running.items() if t.is_alive()]
-        )
+        waiting = ",".join(n for n, t in self.running.items() if t.is_alive())
+        log.info("event=stopping waiting_for=%s", quote(waiting))
         for thread in self.running.values():
             thread.join()
         log.info("event=stopped")

@@ -13,6 +13,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from .screens.base import APP_TITLE, SectionScreen, actor_label
@@ -25,6 +26,7 @@ from .screens.notifications import NotificationsScreen
 from .screens.pipeline import PipelineScreen
 from .screens.sections import PIPELINE, SECTIONS
 from .screens.segments import SegmentsScreen
+from .ui.display import visible, visible_lines
 from .usecases import AppContext, Desk
 from .widgets.app_header import AppHeader
 
@@ -105,6 +107,25 @@ class SalesEngineApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_alerts.set()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of every screen comes here (a widget's `notify` calls the app's): what
+        it says is shown, never obeyed by the terminal (see `display.visible`)."""
+        super().notify(
+            visible_lines(message),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     # --- notifications: the unread count in every header, a toast when one arrives ---
 

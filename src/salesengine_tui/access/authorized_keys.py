@@ -1,10 +1,10 @@
-"""The authorized_keys file: its lines read (keys, their options, which are ours) and written
-back whole, one writer at a time, atomically, with the modes and owner sshd insists on."""
+"""The authorized_keys file: its lines read as sshd reads them (keys, their options, which are
+ours) and written back whole, one writer at a time, atomically, with the modes and owner sshd
+insists on. Lines end at "\\n" only and are bytes: a line this tool did not write goes back
+byte for byte; a file holding what other tools would split into more lines is refused."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import fcntl
 import os
 import stat
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..base.errors import UserError
 from .forced_command import mapped_login
-from .public_keys import KEY_TYPES, PublicKey, split_unquoted
+from .public_keys import PublicKey
+from .sshd_syntax import first_line_breaker, read_line
 
 
 def default_authorized_keys() -> Path:
@@ -26,69 +27,23 @@ def default_authorized_keys() -> Path:
 @dataclass(frozen=True)
 class KeyLine:
     number: int
-    raw: str
-    key: PublicKey | None  # None: blank, comment, or a line we cannot read (kept as it is)
+    raw: bytes  # the line as it is in the file, without its "\n"
+    key: PublicKey | None  # None: blank, comment, or no key sshd would read (kept as it is)
     login: str | None  # set when the line is one of ours
 
 
-def _options(text: str) -> dict[str, str | None]:
-    """`command="x",restrict,pty` -> {"command": "x", "restrict": None, "pty": None}."""
-    options: dict[str, str | None] = {}
-    name: list[str] = []
-    value: list[str] | None = None
-    quoted = False
-    i = 0
-    while i <= len(text):
-        ch = text[i] if i < len(text) else ","
-        if quoted:
-            if ch == "\\" and text[i + 1 : i + 2] == '"':
-                assert value is not None
-                value.append('"')
-                i += 2
-                continue
-            if ch == '"':
-                quoted = False
-            else:
-                assert value is not None
-                value.append(ch)
-        elif ch == ",":
-            options["".join(name).lower()] = None if value is None else "".join(value)
-            name, value = [], None
-        elif ch == "=" and value is None:
-            value = []
-        elif ch == '"' and value is not None:
-            quoted = True
-        elif value is None:
-            name.append(ch)
-        else:
-            value.append(ch)
-        i += 1
-    return options
-
-
-def parse_line(number: int, raw: str) -> KeyLine:
-    text = raw.strip()
-    if not text or text.startswith("#"):
+def parse_line(number: int, raw: bytes) -> KeyLine:
+    found = read_line(raw.decode("utf-8", "surrogateescape"))
+    if found is None:
         return KeyLine(number, raw, None, None)
-    tokens = split_unquoted(text)
-    options: dict[str, str | None] = {}
-    if tokens and tokens[0] not in KEY_TYPES and len(tokens) > 1:
-        options = _options(tokens[0])
-        tokens = tokens[1:]
-    if len(tokens) < 2 or tokens[0] not in KEY_TYPES:
-        return KeyLine(number, raw, None, None)
-    try:
-        blob = base64.b64decode(tokens[1], validate=True)
-    except (binascii.Error, ValueError):
-        return KeyLine(number, raw, None, None)
-    # The comment is whatever follows the key data, spaces and all.
-    after = text.split(tokens[1], 1)[1].strip()
-    return KeyLine(number, raw, PublicKey(tokens[0], blob, after), mapped_login(options))
+    key = PublicKey(found.key_type, found.blob, found.comment.rstrip(" \t"))
+    login = None if found.options is None else mapped_login(dict(found.options))
+    return KeyLine(number, raw, key, login)
 
 
 def read_lines(path: Path) -> list[KeyLine]:
     try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
     except IsADirectoryError:
@@ -97,7 +52,31 @@ def read_lines(path: Path) -> list[KeyLine]:
         raise UserError(
             f"cannot read {path}: {exc.strerror or exc} (run this as the account that owns it)"
         ) from None
-    return [parse_line(n, raw) for n, raw in enumerate(text.splitlines(), 1)]
+    raws = data.split(b"\n")
+    if raws[-1] == b"":
+        raws.pop()  # the file ends with a newline (or is empty)
+    lines = []
+    for number, raw in enumerate(raws, 1):
+        _refuse_ambiguous(path, number, raw)
+        lines.append(parse_line(number, raw))
+    return lines
+
+
+def _refuse_ambiguous(path: Path, number: int, raw: bytes) -> None:
+    """sshd and other tools (an editor, Python's splitlines) must see the same lines: a key
+    hidden after one of these in a comment would become a line of its own once re-split."""
+    what = first_line_breaker(raw.decode("utf-8", "surrogateescape"))
+    if what is None:
+        return
+    differs = (
+        "which ends the line for sshd but not for other tools"
+        if what == "a NUL byte"
+        else "which sshd reads as part of the line and other tools as a line break"
+    )
+    raise UserError(
+        f"{path} line {number} holds {what}, {differs}: "
+        "fix that line by hand first (nothing was changed)"
+    )
 
 
 @contextmanager
@@ -135,14 +114,14 @@ def _chown_like(target: Path, model: Path) -> None:
     os.chown(target, st.st_uid, st.st_gid)
 
 
-def write_atomically(path: Path, lines: list[str]) -> None:
+def write_atomically(path: Path, lines: list[bytes]) -> None:
     folder = path.parent
-    text = "".join(line + "\n" for line in lines)
+    data = b"".join(line + b"\n" for line in lines)
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".authorized_keys.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)

@@ -9,6 +9,7 @@ can read the account's keys, and shown by `ps`): it reads the service account's 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -18,6 +19,7 @@ from pathlib import Path
 from ..base import validation
 from ..base.errors import UserError
 from .public_keys import PublicKey
+from .sshd_syntax import first_line_breaker, read_line
 
 PROGRAM = "salesengine"
 
@@ -43,22 +45,48 @@ def forced_command(login: str, *, executable: Path, config: Path | None = None) 
     return shlex.join(argv)
 
 
+# What a path in the key's command may hold. sshd's command="..." ends at a double quote (a
+# backslash before one escapes it) and the account's shell reads the rest: these characters need
+# nothing beyond shlex's single quotes around a space, which both pass through unchanged.
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_@%+=:,./ -]*")
+SAFE_PATH_CHARACTERS = "letters, digits, spaces and _ @ % + = : , . / -"
+
+
 def _safe_path(path: Path, what: str) -> str:
     text = str(path)
     if not path.is_absolute():
         raise UserError(f"{what} must be an absolute path, not {text!r}")
-    # sshd passes the command to the account's shell; shlex quotes the rest, but a quote or a
-    # backslash would also have to survive authorized_keys' own quoting: refuse them.
-    if any(ch in text for ch in '"\\') or not text.isprintable():
-        raise UserError(f"{what} path {text!r} has a quote, backslash or control character")
+    safe = _SAFE_PATH.match(text)
+    assert safe is not None
+    if safe.end() < len(text):
+        raise UserError(
+            f"{what} path {text!r} has a quote, backslash or control character, or another "
+            f"character the key's command cannot carry ({text[safe.end()]!r}): "
+            f"use a path of {SAFE_PATH_CHARACTERS}"
+        )
     return text
 
 
 def authorized_line(
     key: PublicKey, login: str, *, executable: Path, config: Path | None = None
 ) -> str:
+    """The line for `key`, checked to read back, as sshd parses it, as written: never a line
+    sshd would ignore, or read as another command, login or key."""
     command = forced_command(login, executable=executable, config=config)
-    return f'command="{command}",restrict,pty {key.text()}'
+    line = f'command="{command}",restrict,pty {key.text()}'
+    found = None if first_line_breaker(line) or "\n" in line else read_line(line)
+    options = None if found is None else found.options
+    if (
+        found is None
+        or (found.key_type, found.blob, found.comment) != (key.type, key.blob, key.comment)
+        or options != [("command", command), ("restrict", None), ("pty", None)]
+        or mapped_login(dict(options)) != login
+    ):
+        raise UserError(
+            f"the authorized_keys line for {login} would not be read by sshd as written "
+            f"(key {key.fingerprint}); nothing was written"
+        )
+    return line
 
 
 def mapped_login(options: dict[str, str | None]) -> str | None:

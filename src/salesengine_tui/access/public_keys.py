@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def parse_public_key(text: str, *, source: str = "the key") -> PublicKey:
         raise UserError(f"{source}: the {first} key has no key data after its type")
     key_type, data = parts[0], parts[1]
     comment = parts[2].strip() if len(parts) > 2 else ""
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in comment):
+    # It goes into authorized_keys: no controls, line or paragraph separators, surrogates.
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in comment):
         raise UserError(f"{source}: the key's comment has control characters in it")
     return PublicKey(key_type, _decode_blob(key_type, data, source), comment)
 

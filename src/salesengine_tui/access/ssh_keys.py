@@ -110,7 +110,7 @@ def add_key(
 ) -> AddOutcome:
     """Map `key` to `login` in `path`. The same key again replaces its line (never a second
     one); a key mapped to someone else, or already there without our command, is refused."""
-    new_line = authorized_line(key, login, executable=executable, config=config)
+    new_line = authorized_line(key, login, executable=executable, config=config).encode()
     with locked(path):
         lines = read_lines(path)
         for line in lines:
@@ -130,7 +130,7 @@ def add_key(
         same = [line for line in lines if line.key is not None and line.key.blob == key.blob]
         if len(same) == 1 and same[0].raw == new_line:
             return "unchanged"
-        out: list[str] = []
+        out: list[bytes] = []
         for line in lines:
             if line is (same[0] if same else None):
                 out.append(new_line)

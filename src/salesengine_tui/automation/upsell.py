@@ -1,6 +1,10 @@
 """Tech upsell sync: an "Equipment End of Life" ticket becomes a replacement opportunity,
 exactly once per ticket, and every sales manager hears of it.
 
+The tickets, equipment and customers come from the operations platform, which does not check
+text the way our forms do: what is copied from them into an estimate title, a notification or
+an email is cleaned on the way (`base.validation`'s list of unsafe characters: one space).
+
 Set-based and in the caller's transaction: one statement creates the estimates (the unique
 `estimates.source_ticket_id` makes a second run, or a second runner, create nothing), one
 writes their stage history, one notifies the managers, one queues the managers' emails.
@@ -18,7 +22,7 @@ from sqlmodel import Session
 
 from ..access.users import system_user
 from ..activity.feed import ActivityKind, notify_activity
-from ..base.validation import email_sql
+from ..base.validation import UNSAFE_SQL_PATTERN, email_sql
 from ..db.models import END_OF_LIFE_RESOLUTION, User, UserRole
 from ..email.outbox import enqueue_statement
 from .notices import notify_statement
@@ -32,7 +36,7 @@ WITH first_stage AS (
     ORDER BY s.position LIMIT 1
 ), flagged AS (
     SELECT t.id AS ticket_id, t.customer_id, t.equipment_id, t.technician_id, t.closed_at,
-           coalesce(eq.kind, 'system') AS kind
+           coalesce(nullif(btrim(regexp_replace(eq.kind, :unsafe, ' ', 'g')), ''), 'system') AS kind
     FROM tickets t
     LEFT JOIN equipment eq ON eq.id = t.equipment_id
     WHERE t.status = 'closed' AND t.resolution = :resolution
@@ -64,8 +68,12 @@ SELECT e.id AS estimate_id, e.customer_id, t.number AS ticket,
        c.name AS customer_name
 FROM estimates e
 JOIN tickets t ON t.id = e.source_ticket_id
-JOIN customers c ON c.id = e.customer_id
-LEFT JOIN users tech ON tech.id = t.technician_id
+JOIN (SELECT id, btrim(regexp_replace(name, :unsafe, ' ', 'g')) AS name,
+             btrim(regexp_replace(address, :unsafe, ' ', 'g')) AS address,
+             btrim(regexp_replace(city, :unsafe, ' ', 'g')) AS city
+      FROM customers) c ON c.id = e.customer_id
+LEFT JOIN (SELECT id, btrim(regexp_replace(name, :unsafe, ' ', 'g')) AS name FROM users) tech
+       ON tech.id = t.technician_id
 WHERE e.id = ANY(CAST(:ids AS uuid[]))
 """
 
@@ -73,7 +81,7 @@ WHERE e.id = ANY(CAST(:ids AS uuid[]))
 def _flags(ids: list[object]) -> sa.Subquery:
     return (
         sa.text(_FLAGS)
-        .bindparams(ids=ids)
+        .bindparams(ids=ids, unsafe=UNSAFE_SQL_PATTERN)
         .columns(
             estimate_id=sa.Uuid,
             customer_id=sa.Uuid,
@@ -151,7 +159,13 @@ def sync(session: Session, *, now: datetime, limit: int = 10_000) -> UpsellRepor
     """Turn newly closed end-of-life tickets into opportunities (at most `limit` a run)."""
     created = session.execute(
         sa.text(_CREATE),
-        {"pipeline": PIPELINE, "resolution": END_OF_LIFE_RESOLUTION, "now": now, "limit": limit},
+        {
+            "pipeline": PIPELINE,
+            "resolution": END_OF_LIFE_RESOLUTION,
+            "now": now,
+            "limit": limit,
+            "unsafe": UNSAFE_SQL_PATTERN,
+        },
     ).all()
     if not created:
         return UpsellReport(0, 0, 0)

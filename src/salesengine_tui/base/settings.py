@@ -26,6 +26,11 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+def config_file() -> Path:
+    """The settings file read: SALESENGINE_CONFIG_FILE, else the user's config folder's."""
+    return Path(os.environ.get("SALESENGINE_CONFIG_FILE") or default_config_file())
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
@@ -71,8 +76,12 @@ class Settings(BaseSettings):
     # A claimed outbox row whose sender has not reported back after this long goes back to
     # the queue (the sender died); keep it well above a provider's slowest answer.
     outbox_lease_seconds: int = Field(default=600, ge=1)
+    # The longest wait a provider's Retry-After can impose on queued email (one hour).
+    outbox_retry_after_max_seconds: int = Field(default=3600, ge=0)
     company_postal_address: str | None = None
     unsubscribe_url: str | None = None
+    # `salesengine leads import` refuses a file larger than this (it is read as a stream).
+    leads_import_max_mb: int = Field(default=50, ge=1)
 
     @field_validator("nurture_at")
     @classmethod
@@ -111,11 +120,23 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = Path(os.environ.get("SALESENGINE_CONFIG_FILE") or default_config_file())
+        path = config_file()
         # init (the CLI flags) > environment > TOML file > defaults
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
 
 
 def load_settings(**flags: Any) -> Settings:
-    """Build settings; flags left as None do not override the lower layers."""
-    return Settings(**{key: value for key, value in flags.items() if value is not None})
+    """Build settings; flags left as None do not override the lower layers. A settings file
+    that cannot be read as TOML is a UserError naming the file (and the line)."""
+    import tomllib
+
+    from .errors import UserError
+
+    try:
+        return Settings(**{key: value for key, value in flags.items() if value is not None})
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"settings file {config_file()}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"settings file {config_file()}: not TOML (not UTF-8 text)") from None
+    except OSError as exc:
+        raise UserError(f"settings file {config_file()}: {exc.strerror or exc}") from None

@@ -14,6 +14,7 @@ from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..base.errors import UserError
+from ..ui.display import visible_lines
 from . import app_commands, db_commands, leads, operations, segments, users
 from .common import add_global_flags
 
@@ -55,7 +56,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 
 def _fail(message: str) -> int:
     # Plain print: one line stays one line whatever the terminal width.
-    print(f"salesengine: error: {message}", file=sys.stderr)
+    print(f"salesengine: error: {visible_lines(message)}", file=sys.stderr)  # data: shown
     return EXIT_ERROR
 
 

@@ -55,6 +55,9 @@ def cli_settings(args: argparse.Namespace) -> Settings:
     from ..base.settings import load_settings
 
     if args.config is not None:
+        if not args.config.is_file():  # named on purpose: not quietly left out
+            why = "is not a file" if args.config.exists() else "does not exist"
+            raise UserError(f"the settings file {args.config} {why}")
         os.environ["SALESENGINE_CONFIG_FILE"] = str(args.config)
     try:
         return load_settings(database_url=args.database_url, user=args.user, data_dir=args.data_dir)
@@ -66,10 +69,16 @@ def cli_settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def open_desk(
-    args: argparse.Namespace, *, auto_migrate: bool = False, login: str | None = None
+    args: argparse.Namespace,
+    *,
+    auto_migrate: bool = False,
+    login: str | None = None,
+    acting: bool = False,
 ) -> Iterator[Desk]:
     """One engine for the whole command, disposed at its end. With `login`, the desk acts as
-    that user (who must exist); without, as nobody in particular."""
+    that user (who must exist); with `acting`, as the person at the keyboard (`acting_login`),
+    as every command that changes data does, to meet the app's role rules; without either,
+    as nobody in particular (reads, database administration)."""
     from ..db.connect import open_engine
     from ..usecases import AppContext, Desk
 
@@ -77,6 +86,8 @@ def open_desk(
     engine = open_engine(settings, auto_migrate=auto_migrate)
     try:
         desk = Desk(AppContext(engine=engine, clock=Clock(), settings=settings, actor=None))
+        if acting and login is None:
+            login = acting_login(args, settings)
         if login is not None:
             desk.ctx.actor = desk.users.actor_for(login)
         yield desk

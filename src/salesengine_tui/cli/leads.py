@@ -32,7 +32,9 @@ def cmd_leads(args: argparse.Namespace) -> int:
 
     from ..db.models import CustomerStatus
 
-    with open_desk(args) as desk:
+    # An import acts as the person at the keyboard (the role rules decide `--owner`); an
+    # export reads what every role sees in the app, and needs no user.
+    with open_desk(args, acting=args.leads_command == "import") as desk:
         if args.leads_command == "export":
             status = CustomerStatus(args.status) if args.status else None
             count = desk.leads.export_csv(sys.stdout, status=status)
@@ -56,11 +58,12 @@ def cmd_leads(args: argparse.Namespace) -> int:
     problems = sorted(report.invalid + report.duplicates, key=lambda p: p.line)
     for problem in problems[:PROBLEMS_SHOWN]:
         print(f"{args.file}:{problem.line}: {problem.message}", file=sys.stderr)
-    if len(problems) > PROBLEMS_SHOWN:
-        print(f"... and {len(problems) - PROBLEMS_SHOWN:,} more", file=sys.stderr)
+    total = report.invalid_count + report.duplicate_count
+    if total > PROBLEMS_SHOWN:
+        print(f"... and {total - PROBLEMS_SHOWN:,} more", file=sys.stderr)
     verb = "would import" if args.dry_run else "imported"
     print(
         f"{report.rows:,} rows: {verb} {report.imported:,}, "
-        f"{len(report.duplicates):,} duplicates skipped, {len(report.invalid):,} invalid"
+        f"{report.duplicate_count:,} duplicates skipped, {report.invalid_count:,} invalid"
     )
     return 0

@@ -24,13 +24,15 @@ def add_unsubscribe_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tickets(args: argparse.Namespace) -> int:
-    with open_desk(args) as desk:
+    # Acts as the person at the keyboard: technicians and managers close tickets.
+    with open_desk(args, acting=True) as desk:
         ticket = desk.customers.close_ticket(args.number, args.resolution)
         print(f"closed ticket #{ticket.number}: {ticket.resolution}")
     return 0
 
 
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
+    # Needs no user: a customer's request to stop email is honoured whoever relays it.
     with open_desk(args) as desk:
         count = desk.email.unsubscribe(args.email)
     if count:

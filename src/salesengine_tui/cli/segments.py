@@ -30,29 +30,31 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_segments(args: argparse.Namespace) -> int:
     from ..marketing import segments
-    from ..ui.display import safe_text
+    from ..ui.display import safe_text, visible
 
     with open_desk(args) as desk:
         if args.segments_command == "list":
-            table = Table("name", "definition", "by", box=None)
+            table = Table("name", "definition", "owner", box=None)
             for saved in desk.segments.list_saved():
                 table.add_row(safe_text(saved.name), safe_text(saved.text),
-                              safe_text(saved.created_by))  # fmt: skip
+                              safe_text(saved.owner, empty="(managers)"))  # fmt: skip
             Console(highlight=False).print(table)
             return 0
         try:
             definition, name = desk.segments.resolve(args.segment)
         except segments.SegmentError as exc:
-            # Point at the place, under the expression as typed.
-            print(f"  {args.segment}\n  {' ' * exc.position}^", file=sys.stderr)
+            # Point at the place, under the expression as typed (when it is one plain line).
+            if args.segment.isprintable():
+                print(f"  {args.segment}\n  {' ' * exc.position}^", file=sys.stderr)
             raise
+        # Say which it was: a saved segment's name, or the text read as an expression.
+        used = f"(saved segment {name!r})" if name else "(expression, not a saved segment)"
         if args.segments_command == "export":
             count = desk.segments.export_csv(definition, sys.stdout)
-            print(f"exported {count:,} customers", file=sys.stderr)
+            print(f"exported {count:,} customers  {used}", file=sys.stderr)
             return 0
         total = desk.segments.count(definition)
-        saved = f"  (saved segment {name!r})" if name else ""
-        print(f"{total:,} customers match: {segments.to_text(definition)}{saved}")
+        print(f"{total:,} customers match: {visible(segments.to_text(definition))}  {used}")
         if args.segments_command == "show":
             table = Table("name", "email", "status", box=None)
             for member in desk.segments.preview(definition):

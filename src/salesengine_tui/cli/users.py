@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .common import open_desk
+from .common import acting_login, open_desk
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +50,11 @@ def cmd_users(args: argparse.Namespace) -> int:
         return cmd_ssh_key(args)
     with open_desk(args) as desk:
         if args.users_command == "add":
-            user = desk.users.add(args.login, name=args.name, role=args.role, email=args.email)
+            # By a manager, or by anyone while the database has none (the first one).
+            by = acting_login(args, desk.ctx.settings)
+            user = desk.users.add(
+                args.login, name=args.name, role=args.role, email=args.email, by=by
+            )
             print(f"added {user.role} {user.login}")
             return 0
         people = desk.users.people()
@@ -75,8 +79,8 @@ def cmd_ssh_key(args: argparse.Namespace) -> int:
     path = args.authorized_keys or ssh_keys.default_authorized_keys()
     if args.ssh_key_command == "add":
         config = args.config.absolute() if args.config is not None else None
-        # The user must exist in the database the key will open.
-        with open_desk(args) as desk:
+        # The user must exist in the database the key will open; a manager adds the key.
+        with open_desk(args, acting=True) as desk:
             key, outcome = desk.users.add_ssh_key(
                 path,
                 args.keyfile,
@@ -102,7 +106,7 @@ def cmd_ssh_key(args: argparse.Namespace) -> int:
         return 0
     if args.ssh_key_command == "remove":
         for gone in ssh_keys.remove_keys(path, args.key):
-            print(f"removed key {gone.key.fingerprint} of {gone.login} from {path}")
+            print(f"removed key {gone.key.fingerprint} of {visible(gone.login)} from {path}")
         return 0
     listing = ssh_keys.list_keys(path)
     # Plain aligned lines, not a table: a fingerprint (what `remove` takes) is never cut or

@@ -1,67 +1,41 @@
 """Lead import from CSV and export to CSV. No Textual; the CLI drives it (`desk.leads`).
 
-Import reads the whole file first: every row is validated (the same rules as the contact form),
-duplicates are found (inside the file, and against existing customers by email or phone), and
-then all good rows go in with one COPY inside one transaction, so a failure midway leaves
-nothing half-imported. Problems are reported with the file's line numbers.
+Import streams the file (`csv_rows`: bounded memory, a size limit): every row is validated as
+it is read (the same rules as the contact form) and the good ones go into a temporary table
+with COPY, which runs the database's own checks on each row (a refusal names the file's
+line). Duplicates are then found in SQL (inside the file, and against existing customers by
+email or phone), and the rest go into `customers` with one statement, all inside the caller's
+transaction: a failure midway leaves nothing half-imported. A dry run does exactly the same
+inside a savepoint it rolls back, so it refuses what the import refuses. Problems are reported
+with the file's line numbers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import io
+import re
 import uuid
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from ..base import validation
 from ..base.errors import NotFound, UserError
 from ..db.models import Customer, CustomerStatus, User
-from .profile import CONTACT_FIELDS, clean_contact
+from .csv_rows import Record, lines, records
+from .profile import CONTACT_FIELDS, CONTACT_MAX, clean_contact
 
-# Header spellings people use, mapped to our fields (compared lower-case, spaces and
-# punctuation removed).
-HEADERS = {
-    "name": "name",
-    "fullname": "name",
-    "customer": "name",
-    "customername": "name",
-    "contact": "name",
-    "contactname": "name",
-    "email": "email",
-    "emailaddress": "email",
-    "mail": "email",
-    "phone": "phone",
-    "phonenumber": "phone",
-    "mobile": "phone",
-    "cell": "phone",
-    "telephone": "phone",
-    "tel": "phone",
-    "address": "address",
-    "street": "address",
-    "streetaddress": "address",
-    "address1": "address",
-    "city": "city",
-    "town": "city",
-    "state": "state",
-    "province": "state",
-    "zip": "postal_code",
-    "zipcode": "postal_code",
-    "postalcode": "postal_code",
-    "postcode": "postal_code",
-    "source": "lead_source",
-    "leadsource": "lead_source",
-    "firstname": "first_name",
-    "lastname": "last_name",
-}
+MAX_BYTES = 50_000_000  # the default of the setting leads_import_max_mb
+MAX_ROWS = 1_000_000
+PROBLEMS_KEPT = 1000  # of each kind, first lines first; the rest are counted
 COPY_COLUMNS = (
     "name, email, phone, address, city, state, postal_code, lead_source, owner_id, status, "
     "created_at, updated_at"
@@ -78,63 +52,17 @@ class Problem:
 @dataclass
 class ImportReport:
     rows: int = 0  # data rows read
-    imported: int = 0
-    duplicates: list[Problem] = field(default_factory=list)
-    invalid: list[Problem] = field(default_factory=list)
+    imported: int = 0  # with dry_run: what would be imported
+    duplicates: list[Problem] = field(default_factory=list)  # the first PROBLEMS_KEPT
+    invalid: list[Problem] = field(default_factory=list)  # the first PROBLEMS_KEPT
+    duplicate_count: int = 0
+    invalid_count: int = 0
     dry_run: bool = False
 
-
-def _key(header: str) -> str:
-    return "".join(ch for ch in header.lower() if ch.isalnum())
-
-
-def _open_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"{path}: no such file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise UserError(
-            f"{path}: line {line} is not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-            "save the file as UTF-8 CSV and try again"
-        ) from None
-
-
-def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, {field: value}) for each data row, headers mapped to our fields."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise UserError(
-            "the file is empty (it needs a header row, e.g. name,email,phone)"
-        ) from None
-    fields = [HEADERS.get(_key(h)) for h in header]
-    known = {f for f in fields if f}
-    if "name" not in known and not {"first_name", "last_name"} & known:
-        shown = ", ".join(repr(h) for h in header[:8]) or "none"
-        raise UserError(
-            f"no name column in the header (found {shown}); name one column 'name', "
-            "or 'first name' and 'last name'"
-        )
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue  # blank lines are not rows
-        row: dict[str, str] = {}
-        for name, value in zip(fields, values, strict=False):
-            if name and value.strip() and name not in row:
-                row[name] = value
-        if "name" not in row and ("first_name" in row or "last_name" in row):
-            row["name"] = f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()
-        row.pop("first_name", None)
-        row.pop("last_name", None)
-        yield line, row
+    def refuse(self, line: int, message: str) -> None:
+        self.invalid_count += 1
+        if len(self.invalid) < PROBLEMS_KEPT:
+            self.invalid.append(Problem(line, message))
 
 
 def import_leads(
@@ -146,27 +74,37 @@ def import_leads(
     owner_login: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    max_bytes: int = MAX_BYTES,
 ) -> ImportReport:
     """Validate, de-duplicate and import the leads in `path` in the caller's transaction."""
+    source = validation.one_line_text(source, "--source", max_len=CONTACT_MAX)
     owner_id = _owner(session, owner_login)
     report = ImportReport(dry_run=dry_run)
-    good: list[tuple[int, dict[str, str | None]]] = []
-    for line, row in read_rows(_open_text(path)):
-        report.rows += 1
-        row.setdefault("name", "")  # a blank name is an error, not a missing field
-        if source and not row.get("lead_source"):
-            row["lead_source"] = source
-        try:
-            good.append((line, clean_contact(dict(row))))  # type: ignore[arg-type]
-        except UserError as error:
-            report.invalid.append(Problem(line, str(error)))
-        if progress and report.rows % 5000 == 0:
-            progress("checking", report.rows, 0)
-    good = _drop_duplicates(session, good, report)
-    if good and not dry_run:
-        _copy(session, good, owner_id, now, progress)
-    report.imported = len(good)  # with dry_run: what would be imported
+    savepoint = session.begin_nested() if dry_run else None
+    try:
+        with _opened(path) as raw:
+            rows = records(lines(raw, path, max_bytes=max_bytes))
+            _stage(session, rows, source, report, progress)
+        _mark_duplicates(session, report)
+        report.imported = _insert(session, owner_id, now)
+        if progress:
+            progress("importing", report.imported, report.imported)
+    finally:
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
     return report
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[BinaryIO]:
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        raise NotFound(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+    with raw:
+        yield raw
 
 
 def _owner(session: Session, login: str | None) -> uuid.UUID | None:
@@ -180,104 +118,149 @@ def _owner(session: Session, login: str | None) -> uuid.UUID | None:
     return found
 
 
-def _array(values: set[str]) -> sa.BindParameter[list[str]]:
-    # One array parameter: a 100,000-row file would overflow a parameter per value (65,535).
-    return sa.bindparam(None, sorted(values), type_=ARRAY(sa.Text))
+_STAGED = ("line", *CONTACT_FIELDS)
 
 
-def _drop_duplicates(
-    session: Session, rows: list[tuple[int, dict[str, str | None]]], report: ImportReport
-) -> list[tuple[int, dict[str, str | None]]]:
-    emails = {r["email"].lower() for _, r in rows if r.get("email")}  # type: ignore[union-attr]
-    phones = {r["phone"] for _, r in rows if r.get("phone")}
-    existing_email: dict[str, str] = {}
-    existing_phone: dict[str, str] = {}
-    if emails:
-        for email, name in session.execute(
-            sa.select(sa.func.lower(Customer.email), Customer.name).where(
-                sa.func.lower(Customer.email) == sa.any_(_array(emails))
-            )
-        ):
-            existing_email[email] = name
-    if phones:
-        for phone, name in session.execute(
-            sa.select(Customer.phone, Customer.name).where(
-                Customer.phone == sa.any_(_array(phones))
-            )
-        ):
-            existing_phone[phone] = name
-    seen_email: dict[str, int] = {}
-    seen_phone: dict[str, int] = {}
-    kept = []
-    for line, row in rows:
-        email = (row.get("email") or "").lower()
-        phone = row.get("phone") or ""
-        why = None
-        if email and email in existing_email:
-            why = f"same email as existing customer {existing_email[email]!r}"
-        elif phone and phone in existing_phone:
-            why = f"same phone as existing customer {existing_phone[phone]!r}"
-        elif email and email in seen_email:
-            why = f"same email as line {seen_email[email]}"
-        elif phone and phone in seen_phone:
-            why = f"same phone as line {seen_phone[phone]}"
-        if why:
-            report.duplicates.append(Problem(line, f"skipped: {why}"))
-            continue
-        if email:
-            seen_email[email] = line
-        if phone:
-            seen_phone[phone] = line
-        kept.append((line, row))
-    return kept
+def _cleaned(record: Record, source: str | None) -> dict[str, str | None]:
+    """The row as `customers` takes it; UserError says what is wrong (and where)."""
+    if record.error:
+        raise UserError(record.error)
+    row: dict[str, str | None] = {"name": "", **record.row}  # a blank name is an error
+    if source and not row.get("lead_source"):
+        row["lead_source"] = source
+    try:
+        return clean_contact(row)
+    except UserError as error:
+        if record.end > record.line:
+            raise UserError(
+                f"{error} (the row runs from line {record.line} to {record.end}: "
+                "a quote left open?)"
+            ) from None
+        raise
 
 
-def _copy(
+def _stage(
     session: Session,
-    rows: list[tuple[int, dict[str, str | None]]],
-    owner_id: uuid.UUID | None,
-    now: datetime,
+    rows: Iterator[Record],
+    source: str | None,
+    report: ImportReport,
     progress: Progress | None,
 ) -> None:
+    """Every good row into the temporary table `lead_import` (the database checks each);
+    bad rows are counted as problems."""
+    session.execute(
+        sa.text(
+            "CREATE TEMP TABLE lead_import (LIKE customers INCLUDING DEFAULTS "
+            "INCLUDING CONSTRAINTS) ON COMMIT DROP"
+        )
+    )
+    session.execute(
+        sa.text(
+            "ALTER TABLE lead_import ADD COLUMN line integer, ADD COLUMN why text, "
+            "ADD COLUMN what text"
+        )
+    )
+    staged = array("L")  # the file line of each COPY line, to name it when one is refused
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    sent = 0
+    columns = ", ".join(_STAGED)
     try:
-        with cursor.copy(f"COPY customers ({COPY_COLUMNS}) FROM STDIN") as copy:
-            for _, r in rows:
-                copy.write_row(
-                    (
-                        r["name"],
-                        r.get("email"),
-                        r.get("phone"),
-                        r.get("address"),
-                        r.get("city"),
-                        r.get("state"),
-                        r.get("postal_code"),
-                        r.get("lead_source"),
-                        owner_id,
-                        CustomerStatus.lead.value,
-                        now,
-                        now,
-                    )
-                )
-                sent += 1
-                if progress and sent % 5000 == 0:
-                    progress("importing", sent, len(rows))
+        with cursor.copy(f"COPY lead_import ({columns}) FROM STDIN") as copy:
+            for record in rows:
+                report.rows += 1
+                if report.rows > MAX_ROWS:
+                    raise UserError(f"the file has more than {MAX_ROWS:,} rows; split it")
+                if progress and report.rows % 5000 == 0:
+                    progress("checking", report.rows, 0)
+                try:
+                    row = _cleaned(record, source)
+                except UserError as error:
+                    report.refuse(record.line, str(error))
+                    continue
+                copy.write_row((record.line, *(row.get(f) for f in CONTACT_FIELDS)))
+                staged.append(record.line)
     except psycopg.Error as exc:
         # Refused while sending (psycopg) or by the server (its context names the COPY line):
         # either way, point at the file's line. The caller's transaction rolls back.
-        index = sent
-        context = getattr(exc.diag, "context", None) or ""
-        if "line " in context:
-            with contextlib.suppress(ValueError):
-                index = int(context.rsplit("line ", 1)[1].split(",")[0].split()[0]) - 1
-        where = f"line {rows[index][0]}: " if 0 <= index < len(rows) else ""
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(
-            f"{where}the database refused the import ({detail}); nothing was imported"
-        ) from None
-    if progress:
-        progress("importing", len(rows), len(rows))
+        context = re.match(r"COPY \w+, line (\d+)", getattr(exc.diag, "context", None) or "")
+        index = int(context.group(1)) - 1 if context else len(staged) - 1
+        where = f"line {staged[index]}: " if 0 <= index < len(staged) else ""
+        raise _refused(exc, where) from None
+
+
+def _refused(exc: psycopg.Error | sa.exc.DBAPIError, where: str = "") -> UserError:
+    orig = getattr(exc, "orig", None) or exc
+    detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return UserError(f"{where}the database refused the import ({detail}); nothing was imported")
+
+
+# Why a staged row is skipped, set in one statement: first the existing customers (by email,
+# then phone), then an earlier row of the file with the same email, then the same phone.
+_DUPLICATES = """
+WITH known AS (
+    SELECT s.line,
+           (SELECT c.name FROM customers c WHERE lower(c.email) = lower(s.email)
+            ORDER BY c.created_at, c.id LIMIT 1) AS by_email,
+           (SELECT c.name FROM customers c WHERE c.phone = s.phone
+            ORDER BY c.created_at, c.id LIMIT 1) AS by_phone
+    FROM lead_import s
+), fresh AS (
+    SELECT s.line,
+           CASE WHEN s.email IS NOT NULL
+                THEN min(s.line) OVER (PARTITION BY lower(s.email)) END AS email_first,
+           CASE WHEN s.phone IS NOT NULL
+                THEN min(s.line) OVER (PARTITION BY s.phone) END AS phone_first
+    FROM lead_import s JOIN known k USING (line)
+    WHERE k.by_email IS NULL AND k.by_phone IS NULL
+), reasons AS (
+    SELECT k.line,
+           CASE WHEN k.by_email IS NOT NULL THEN 'email customer'
+                WHEN k.by_phone IS NOT NULL THEN 'phone customer'
+                WHEN f.email_first < k.line THEN 'email line'
+                WHEN f.phone_first < k.line THEN 'phone line' END AS why,
+           CASE WHEN k.by_email IS NOT NULL THEN k.by_email
+                WHEN k.by_phone IS NOT NULL THEN k.by_phone
+                WHEN f.email_first < k.line THEN f.email_first::text
+                ELSE f.phone_first::text END AS what
+    FROM known k LEFT JOIN fresh f USING (line)
+)
+UPDATE lead_import s SET why = w.why, what = w.what
+FROM reasons w WHERE w.line = s.line AND w.why IS NOT NULL
+"""
+_REASONS = {
+    "email customer": "same email as existing customer {!r}",
+    "phone customer": "same phone as existing customer {!r}",
+    "email line": "same email as line {}",
+    "phone line": "same phone as line {}",
+}
+
+
+def _mark_duplicates(session: Session, report: ImportReport) -> None:
+    report.duplicate_count = session.execute(sa.text(_DUPLICATES)).rowcount
+    for line, why, what in session.execute(
+        sa.text(
+            "SELECT line, why, what FROM lead_import WHERE why IS NOT NULL ORDER BY line LIMIT :n"
+        ),
+        {"n": PROBLEMS_KEPT},
+    ):
+        report.duplicates.append(Problem(line, "skipped: " + _REASONS[why].format(what)))
+
+
+def _insert(session: Session, owner_id: uuid.UUID | None, now: datetime) -> int:
+    """The staged rows that are not duplicates, into `customers`, in the file's order."""
+    try:
+        inserted = session.execute(
+            sa.text(
+                f"INSERT INTO customers ({COPY_COLUMNS}) "
+                "SELECT name, email, phone, address, city, state, postal_code, lead_source, "
+                "CAST(:owner AS uuid), CAST(:status AS customer_status), :now, :now "
+                "FROM lead_import WHERE why IS NULL ORDER BY line"
+            ),
+            {"owner": owner_id, "status": CustomerStatus.lead.value, "now": now},
+        ).rowcount
+    except sa.exc.DBAPIError as exc:
+        raise _refused(exc) from None
+    session.execute(sa.text("DROP TABLE lead_import"))
+    return inserted
 
 
 # --- export --------------------------------------------------------------------------------
@@ -286,10 +269,12 @@ EXPORT_HEADER = (*CONTACT_FIELDS, "status", "owner", "created_at")
 
 
 def _cell(value: object) -> str:
-    """A cell that spreadsheet programs will not run: text starting with = + - @ gets a '."""
+    """A cell that spreadsheet programs will not run: text starting with = + - @ gets a '.
+    Control characters (from data stored before they were refused, or written by another
+    system) are written as visible stand-ins, never as raw bytes."""
     if value is None:
         return ""
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    text = value.isoformat() if isinstance(value, datetime) else validation.printable(str(value))
     if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_phone(text):
         return "'" + text
     return text

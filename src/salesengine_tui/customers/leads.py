@@ -132,9 +132,7 @@ def log_call(
         raise UserError(f"unknown call outcome {outcome!r}; one of: {', '.join(OUTCOMES)}")
     if next_step_at is not None and next_step_at < now - timedelta(days=1):
         raise UserError("the next step date is in the past")
-    step = (next_step or "").strip() or None
-    if step is not None and len(step) > 500:
-        raise UserError("the next step is too long (500 characters at most)")
+    step = validation.one_line_text(next_step, "next step", max_len=500)
     interaction = log_interaction(
         session,
         actor,

@@ -32,6 +32,7 @@ from ..db.text_search import contains
 
 LIST_LIMIT = 50
 NOTES_MAX = 10_000
+CONTACT_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -186,23 +187,22 @@ CONTACT_FIELDS = (
 
 
 def clean_contact(values: dict[str, str | None]) -> dict[str, str | None]:
-    """Validate contact fields as a person typed them; UserError names the field."""
+    """Validate contact fields as a person typed them (the form, a CSV row); UserError names
+    the field. No field may hold a control character or a line break."""
     cleaned: dict[str, str | None] = {}
     for key in CONTACT_FIELDS:
         if key not in values:
             continue
-        raw = values[key]
+        label = key.replace("_", " ")
+        raw = validation.refuse_controls((values[key] or "").strip(), label)
         if key == "name":
-            cleaned[key] = validation.require_text(raw, "name", max_len=200)
+            cleaned[key] = validation.require_text(raw, "name", max_len=CONTACT_MAX)
         elif key == "email":
             cleaned[key] = validation.email(raw)
         elif key == "phone":
             cleaned[key] = validation.phone(raw)
         else:
-            text = (raw or "").strip()
-            if len(text) > 200:
-                raise UserError(f"{key.replace('_', ' ')} is too long (200 characters at most)")
-            cleaned[key] = text or None
+            cleaned[key] = validation.one_line_text(raw, label, max_len=CONTACT_MAX)
     return cleaned
 
 
@@ -246,9 +246,7 @@ def log_interaction(
     outcome: str | None = None,
 ) -> CustomerInteraction:
     """Record a call, email, text or meeting, and the customer's last touch."""
-    text = (notes or "").strip()
-    if len(text) > NOTES_MAX:
-        raise UserError(f"notes are too long ({len(text):,} characters, at most {NOTES_MAX:,})")
+    text = validation.multi_line_text(notes, "notes", max_len=NOTES_MAX)
     touched = session.execute(
         sa.update(Customer)
         .where(Customer.id == customer_id)
@@ -264,7 +262,7 @@ def log_interaction(
         customer_id=customer_id,
         type=type,
         direction=direction,
-        notes=text or None,
+        notes=text,
         outcome=outcome,
         created_by=actor.id,
         created_at=now,

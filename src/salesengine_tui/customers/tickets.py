@@ -11,11 +11,15 @@ from ..base import validation
 from ..base.errors import NotFound, UserError
 from ..db.models import Ticket, TicketStatus
 
+NUMBER_MAX = 2**63 - 1  # ticket numbers are bigint
+
 
 def close(session: Session, number: int, *, resolution: str, now: datetime) -> Ticket:
     """Close ticket `number` with a resolution. "Equipment End of Life" makes the upsell sync
     open a replacement opportunity (once per ticket, however often it is closed)."""
     text = validation.require_text(resolution, "resolution", max_len=500)
+    if not 1 <= number <= NUMBER_MAX:  # beyond the column: no such ticket, not a driver error
+        raise NotFound(f"no ticket #{number}")
     ticket = session.execute(
         sa.select(Ticket).where(Ticket.number == number).with_for_update()
     ).scalar_one_or_none()

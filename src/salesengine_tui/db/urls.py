@@ -7,15 +7,21 @@ from sqlalchemy.exc import ArgumentError
 
 from ..base.errors import UserError
 
+_FORM = "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+
 
 def parse_database_url(raw: str) -> URL:
     """Accept any postgresql:// URL (or postgres://) and use the psycopg 3 driver with it."""
     try:
         url = make_url(raw.strip())
     except ArgumentError:
+        raise UserError(f"the database URL is not a URL; expected {_FORM}") from None
+    except ValueError:  # the port is not a number (the text is not echoed: it may hold secrets)
         raise UserError(
-            "the database URL is not a URL; expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+            f"the database URL's port is not a number from 1 to 65535; expected {_FORM}"
         ) from None
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise UserError(f"the database URL's port {url.port} is not between 1 and 65535")
     backend = url.get_backend_name()
     if backend not in ("postgresql", "postgres"):
         raise UserError(

@@ -2,9 +2,9 @@
 
 Enqueueing is idempotent (a unique key: the same email queued twice is stored once). Senders
 claim due rows with FOR UPDATE SKIP LOCKED and commit the claim before talking to a provider,
-so two senders never send the same row; a claim is a lease, and a sender that dies leaves its
-rows to go back to the queue when the lease is over. No Textual, no HTTP here: the providers
-and the sending steps are `providers` and `sender`.
+so two senders never send the same row; a claim is a lease (`leases`: renewed between
+requests, and a sender that dies leaves its rows to go back to the queue when it is over). No
+Textual, no HTTP here: the providers and the sending steps are `providers` and `sender`.
 
 Every row comes in through `enqueue_statement`: one email (`enqueue`) or a whole set chosen by
 a SELECT (nurture, upsell, blasts) in one INSERT ... ON CONFLICT on the idempotency key.
@@ -12,11 +12,10 @@ a SELECT (nurture, upsell, blasts) in one INSERT ... ON CONFLICT on the idempote
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import Insert, insert
@@ -54,8 +53,6 @@ __all__ = [
     "unsubscribe_link",
 ]
 
-LEASE = timedelta(minutes=10)  # default: a claim older than this belongs to a dead sender
-MAX_ATTEMPTS = 8
 SUBJECT_MAX = 300
 
 
@@ -64,6 +61,12 @@ def header_safe(text: str | None) -> str | None:
     if text is None:
         return None
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split()) or None
+
+
+def stored_error(reason: str) -> str:
+    """A reason as `last_error` keeps it: a provider's words without control characters
+    (newlines, ESC), at most 1,000 characters."""
+    return (header_safe(reason) or "")[:1000]
 
 
 def header_safe_sql(text: sa.ColumnElement[str | None]) -> sa.ColumnElement[str | None]:
@@ -180,17 +183,6 @@ class Claimed:
     blocked: str | None  # why it must not go out now (opted out, suppressed), else None
 
 
-def recover_stale_claims(session: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
-    """Rows claimed by a sender that died (lease over) go back to the queue."""
-    result = session.execute(
-        sa.update(EmailOutbox)
-        .where(EmailOutbox.status == OutboxStatus.sending, EmailOutbox.claimed_at < now - lease)
-        .values(status=OutboxStatus.queued, claimed_at=None, next_attempt_at=now)
-        .returning(EmailOutbox.id)
-    )
-    return len(result.all())
-
-
 def claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
     """Take up to `limit` due rows (SKIP LOCKED: other senders take others). The caller
     commits at once, so the claim holds while the provider is called."""
@@ -301,7 +293,7 @@ def mark_failed(session: Session, rows: list[Claimed], reason: str, *, suppresse
         .where(EmailOutbox.id.in_([row.id for row in rows]))
         .values(
             status=OutboxStatus.suppressed if suppressed else OutboxStatus.failed,
-            last_error=reason[:1000],
+            last_error=stored_error(reason),
             claimed_at=None,
         )
     )
@@ -315,47 +307,6 @@ def suppress_customers(session: Session, customer_ids: set[uuid.UUID], *, now: d
             .where(Customer.id.in_(customer_ids), Customer.email_suppressed_at.is_(None))
             .values(email_suppressed_at=now)
         )
-
-
-def backoff(attempts: int, *, retry_after: float | None = None) -> timedelta:
-    """Exponential with jitter (30 s, 1 min, 2 min, ... up to an hour); never sooner than the
-    provider asked (`Retry-After`)."""
-    seconds = min(3600.0, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
-    return timedelta(seconds=max(seconds, retry_after or 0.0))
-
-
-def retry_later(
-    session: Session,
-    rows: list[Claimed],
-    reason: str,
-    *,
-    now: datetime,
-    retry_after: float | None = None,
-) -> int:
-    """Back to the queue with a backoff; rows past MAX_ATTEMPTS fail instead. Returns how many
-    will be retried."""
-    again = [row for row in rows if row.attempts < MAX_ATTEMPTS]
-    mark_failed(
-        session,
-        [row for row in rows if row.attempts >= MAX_ATTEMPTS],
-        f"gave up after {MAX_ATTEMPTS} attempts: {reason}",
-    )
-    if again:
-        session.execute(
-            sa.text(
-                "UPDATE email_outbox AS o SET status = 'queued', claimed_at = NULL, "
-                "last_error = :reason, next_attempt_at = :now + v.wait "
-                "FROM unnest(CAST(:ids AS uuid[]), CAST(:waits AS interval[])) AS v(id, wait) "
-                "WHERE o.id = v.id"
-            ),
-            {
-                "reason": reason[:1000],
-                "now": now,
-                "ids": [row.id for row in again],
-                "waits": [backoff(row.attempts, retry_after=retry_after) for row in again],
-            },
-        )
-    return len(again)
 
 
 def tell_managers(session: Session, *, kind: str, title: str, body: str, now: datetime) -> None:

@@ -1,18 +1,23 @@
 """Email providers: a folder of .eml files (the default), SendGrid and Postmark over httpx.
 
-Each provider sends a batch of `Outgoing` messages and answers, per message, whether it was
-accepted (with the provider's id), refused for good (with the provider's reason), or whether
-the whole batch should wait (`TryLater`: 429, 5xx, timeouts) or the sender should stop
-(`AuthFailed`: 401/403). One httpx Client per provider, reused, with timeouts. Secrets never
-appear in errors.
+A provider cuts a batch of `Outgoing` messages into requests (`requests`) and sends one
+request at a time (`send`), so the sender records each answer before the next request goes
+out. For a request it answers, per message, whether it was accepted (with the provider's id)
+or refused for good (with the provider's reason); or that the whole request was refused
+(`Refused`: a 4xx, the sender then tries its messages one by one), should wait (`TryLater`:
+429, 5xx, timeouts), cannot be read (`Unclear`) or that the sender should stop (`AuthFailed`:
+401/403). One httpx Client per provider, reused, with timeouts. Secrets never appear in errors.
 """
 
 from __future__ import annotations
 
 import email.policy
 import email.utils
+import re
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -56,6 +61,11 @@ class TryLater(Exception):
         self.retry_after = retry_after
 
 
+class Refused(Exception):
+    """The provider refused the whole request (a 4xx other than 401/403/429): one message in
+    it is bad, or the request is too big. Nothing in it was accepted."""
+
+
 class Unclear(Exception):
     """The provider answered, but not so we can tell what it accepted: failing the batch is
     safer than sending it twice."""
@@ -69,7 +79,13 @@ class Provider(Protocol):
     name: str
     batch_size: int
 
-    def send(self, batch: list[Outgoing]) -> list[Outcome]: ...
+    def requests(self, batch: list[Outgoing]) -> list[list[Outgoing]]:
+        """The requests a batch goes out in, in order."""
+        ...
+
+    def send(self, request: list[Outgoing]) -> list[Outcome]:
+        """One request: an outcome per message, or one of the exceptions above."""
+        ...
 
     def close(self) -> None: ...
 
@@ -98,6 +114,9 @@ class FileProvider:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def requests(self, batch: list[Outgoing]) -> list[list[Outgoing]]:
+        return [batch]
+
     def send(self, batch: list[Outgoing]) -> list[Outcome]:
         self.folder.mkdir(parents=True, exist_ok=True)
         outcomes = []
@@ -116,30 +135,44 @@ class FileProvider:
 # --- HTTP helpers -------------------------------------------------------------------------------
 
 
+_DELAY_SECONDS = re.compile(r"[0-9]+")  # RFC 9110: delay-seconds = 1*DIGIT
+
+
+def wait_seconds(value: str | None, *, epoch: bool = False) -> float | None:
+    """`Retry-After` as RFC 9110 reads it: delay-seconds (digits only) or an HTTP-date
+    (IMF-fixdate, RFC 850 or asctime, always GMT); anything else (`soon`, `inf`, `1e13`, a
+    negative number) is ignored: None. `epoch`: a large number is a Unix time (SendGrid's
+    `X-RateLimit-Reset`). The caller caps the result."""
+    value = (value or "").strip()
+    if _DELAY_SECONDS.fullmatch(value):
+        seconds = float(value) if len(value) <= 15 else 1e15  # capped by the caller anyway
+        if epoch and seconds > 10**9:
+            seconds -= time.time()
+        return max(0.0, seconds)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except Exception:  # whatever the header holds, a wrong one is ignored, never a crash
+        return None
+    if when.tzinfo is None:  # asctime carries no zone: HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     for header in ("Retry-After", "X-RateLimit-Reset"):
-        value = response.headers.get(header)
-        if value is None:
-            continue
-        try:
-            seconds = float(value)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is None:
-                continue
-            from datetime import UTC, datetime
-
-            seconds = (parsed - datetime.now(UTC)).total_seconds()
-        if header == "X-RateLimit-Reset" and seconds > 10**9:  # an epoch time, not seconds
-            from time import time
-
-            seconds -= time()
-        return max(0.0, seconds)
+        seconds = wait_seconds(response.headers.get(header), epoch=header != "Retry-After")
+        if seconds is not None:
+            return seconds
     return None
 
 
 def _reason(response: httpx.Response) -> str:
-    """The provider's words for an error, whatever the body is (JSON, HTML, nothing)."""
+    """The provider's words for an error, whatever the body is (JSON, HTML, nothing), on one
+    line without control characters: they go to logs, the outbox and managers' notices."""
+    return header_safe(_words(response)) or f"HTTP {response.status_code}"
+
+
+def _words(response: httpx.Response) -> str:
     try:
         data = response.json()
     except ValueError:
@@ -166,20 +199,9 @@ def _post(client: httpx.Client, path: str, payload: object, provider: str) -> ht
         raise AuthFailed(f"{provider} refused the API key ({_reason(response)})")
     if response.status_code == 429 or response.status_code >= 500:
         raise TryLater(f"{provider}: {_reason(response)}", _retry_after(response))
+    if response.status_code >= 400:
+        raise Refused(_reason(response))
     return response
-
-
-def _split_on_refusal(
-    send_one_batch, batch: list[Outgoing], response: httpx.Response
-) -> list[Outcome]:
-    """A 4xx for a whole batch: if it holds one message that message fails; otherwise each
-    message goes again on its own so only the bad one fails."""
-    if len(batch) == 1:
-        return [Outcome(batch[0].id, False, error=_reason(response))]
-    outcomes: list[Outcome] = []
-    for message in batch:
-        outcomes += send_one_batch([message])
-    return outcomes
 
 
 # --- SendGrid -------------------------------------------------------------------------------
@@ -200,13 +222,10 @@ class SendGridProvider:
         )
         self.from_address = from_address
 
-    def send(self, batch: list[Outgoing]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for group in _distinct_addresses(batch):
-            outcomes += self._send_group(group)
-        return outcomes
+    def requests(self, batch: list[Outgoing]) -> list[list[Outgoing]]:
+        return _distinct_addresses(batch)
 
-    def _send_group(self, group: list[Outgoing]) -> list[Outcome]:
+    def send(self, group: list[Outgoing]) -> list[Outcome]:
         name, address = email.utils.parseaddr(self.from_address)
         payload = {
             "from": {"email": address, **({"name": name} if name else {})},
@@ -223,10 +242,10 @@ class SendGridProvider:
             ],
         }
         response = _post(self.client, "/v3/mail/send", payload, "SendGrid")
-        if response.status_code == 202:
-            message_id = response.headers.get("X-Message-Id")
-            return [Outcome(m.id, True, message_id=message_id) for m in group]
-        return _split_on_refusal(self._send_group, group, response)
+        if not 200 <= response.status_code < 300:  # 202, or 200 in sandbox mode
+            raise Unclear(f"SendGrid answered HTTP {response.status_code}")
+        message_id = response.headers.get("X-Message-Id")
+        return [Outcome(m.id, True, message_id=message_id) for m in group]
 
     def close(self) -> None:
         self.client.close()
@@ -266,6 +285,9 @@ class PostmarkProvider:
         self.stream = stream
         self.broadcast_stream = broadcast_stream  # campaigns go out on their own stream
 
+    def requests(self, batch: list[Outgoing]) -> list[list[Outgoing]]:
+        return [batch[i : i + POSTMARK_BATCH] for i in range(0, len(batch), POSTMARK_BATCH)]
+
     def send(self, batch: list[Outgoing]) -> list[Outcome]:
         payload = [
             {
@@ -281,28 +303,36 @@ class PostmarkProvider:
         ]
         response = _post(self.client, "/email/batch", payload, "Postmark")
         if response.status_code != 200:
-            return _split_on_refusal(self.send, batch, response)
+            raise Unclear(f"Postmark answered HTTP {response.status_code}, not 200")
         try:
             results = response.json()
         except ValueError:
             raise Unclear("Postmark answered 200 without JSON") from None
         if not isinstance(results, list) or len(results) != len(batch):
             raise Unclear("Postmark's answer does not match the batch")
-        outcomes = []
-        for message, result in zip(batch, results, strict=True):
-            code = int(result.get("ErrorCode", -1))
-            if code == 0:
-                outcomes.append(Outcome(message.id, True, message_id=result.get("MessageID")))
-            else:
-                outcomes.append(
-                    Outcome(
-                        message.id,
-                        False,
-                        error=f"Postmark {code}: {result.get('Message', 'refused')}",
-                        inactive=code == POSTMARK_INACTIVE,
-                    )
-                )
-        return outcomes
+        return [_postmark_outcome(m, result) for m, result in zip(batch, results, strict=True)]
 
     def close(self) -> None:
         self.client.close()
+
+
+def _postmark_outcome(message: Outgoing, result: object) -> Outcome:
+    """One message's result in a batch answer; one that cannot be read (`null`, an ErrorCode
+    that is not a number) fails that message: it may have gone, so it is not sent again."""
+    code = result.get("ErrorCode") if isinstance(result, dict) else None
+    if not isinstance(code, int) or isinstance(code, bool):
+        return Outcome(
+            message.id,
+            False,
+            error="Postmark's result for this message cannot be read; it may have been sent, "
+            "so it is not sent again",
+        )
+    if code == 0:
+        message_id = result.get("MessageID")
+        return Outcome(message.id, True, message_id=str(message_id) if message_id else None)
+    return Outcome(
+        message.id,
+        False,
+        error=header_safe(f"Postmark {code}: {result.get('Message', 'refused')}"),
+        inactive=code == POSTMARK_INACTIVE,
+    )

@@ -2,15 +2,19 @@
 runs them in order, one transaction each.
 
 One round: give back a dead sender's rows, claim a batch (committed at once), skip rows whose
-customer opted out or was suppressed meanwhile, call the provider (no transaction open), and
-record each outcome in its own short transaction right after the answer. The only window where
-a message can go out twice is between the provider's answer and that commit (milliseconds); a
-sender killed there leaves the rows claimed, and they are sent again when the lease is over.
+customer opted out or was suppressed meanwhile, then hand the batch to the provider one request
+at a time (no transaction open) and record each request's answer in its own short transaction
+as soon as it comes, renewing the lease on the rows still held. Whatever the provider accepted
+is recorded as sent, whatever happens to the next request. The one window where a message can
+go out twice: a sender killed (or its database lost) while a request is in flight or before its
+answer is committed; that request's messages are sent again when the lease is over.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,8 +22,9 @@ from pathlib import Path
 from sqlmodel import Session
 
 from ..base.errors import UserError
+from ..base.logfmt import quote
 from ..base.settings import Settings
-from . import outbox
+from . import leases, outbox
 from .providers import (
     AuthFailed,
     FileProvider,
@@ -27,6 +32,7 @@ from .providers import (
     Outgoing,
     PostmarkProvider,
     Provider,
+    Refused,
     SendGridProvider,
     TryLater,
     Unclear,
@@ -69,7 +75,7 @@ class DrainReport:
     suppressed: int = 0
     retried: int = 0
     recovered: int = 0
-    stopped: str | None = None  # why the sender stopped early (credentials refused)
+    stopped: str | None = None  # why the sender stopped early (credentials refused, a fault)
     errors: list[str] = field(default_factory=list)
 
 
@@ -96,7 +102,7 @@ def _outgoing(row: outbox.Claimed, settings: Settings) -> Outgoing:
 def recover(session: Session, settings: Settings, *, now: datetime) -> int:
     """Give back the rows of a sender whose lease is over (it died mid-batch)."""
     lease = timedelta(seconds=settings.outbox_lease_seconds)
-    return outbox.recover_stale_claims(session, now=now, lease=lease)
+    return leases.recover_stale_claims(session, now=now, lease=lease)
 
 
 def skip_blocked(
@@ -115,48 +121,86 @@ def skip_blocked(
 
 @dataclass(frozen=True)
 class Delivery:
-    """What the provider said about one batch: an outcome per row, or why the whole batch was
-    not sent (busy: try later; unclear: it may have gone; refused: our credentials)."""
+    """What the provider said about one request: an outcome per row, or why the whole request
+    was not sent (busy: try later; unclear: it may have gone; refused: our credentials;
+    broken: the provider code failed in a way nobody foresaw, so it may have gone too)."""
 
     rows: list[outbox.Claimed]
     outcomes: list[Outcome] = field(default_factory=list)
     busy: TryLater | None = None
     unclear: Unclear | None = None
     refused: AuthFailed | None = None
+    broken: str | None = None
+
+    @property
+    def ends_batch(self) -> bool:
+        """The rest of the batch is not sent now (see `put_back`)."""
+        return self.busy is not None or self.refused is not None or self.broken is not None
 
 
-def deliver(provider: Provider, settings: Settings, rows: list[outbox.Claimed]) -> Delivery:
-    """Hand a batch to the provider (no transaction is open meanwhile)."""
-    try:
-        return Delivery(rows, provider.send([_outgoing(row, settings) for row in rows]))
-    except TryLater as wait:
-        return Delivery(rows, busy=wait)
-    except Unclear as unclear:
-        return Delivery(rows, unclear=unclear)
-    except AuthFailed as refused:
-        return Delivery(rows, refused=refused)
+def deliver(
+    provider: Provider, settings: Settings, rows: list[outbox.Claimed]
+) -> Iterator[Delivery]:
+    """Hand a batch to the provider one request at a time (no transaction is open meanwhile),
+    yielding each request's answer as it comes. A request refused whole (4xx) is tried again
+    one message per request, so only the bad message fails. The caller stops iterating after
+    a delivery that `ends_batch`."""
+    by_id = {row.id: row for row in rows}
+    pending = deque(provider.requests([_outgoing(row, settings) for row in rows]))
+    while pending:
+        request = pending.popleft()
+        held = [by_id[message.id] for message in request]
+        try:
+            delivery = Delivery(held, provider.send(request))
+        except Refused as refused:
+            if len(request) > 1:
+                pending.extendleft([message] for message in reversed(request))
+                continue
+            delivery = Delivery(held, [Outcome(request[0].id, False, error=str(refused))])
+        except TryLater as wait:
+            delivery = Delivery(held, busy=wait)
+        except Unclear as unclear:
+            delivery = Delivery(held, unclear=unclear)
+        except AuthFailed as refused:
+            delivery = Delivery(held, refused=refused)
+        except Exception as exc:  # a fault in our provider code: stop, release the rest
+            log.error("event=fault job=outbox error=%s", quote(f"{type(exc).__name__}: {exc}"))
+            delivery = Delivery(held, broken=f"{type(exc).__name__}: {exc}")
+        yield delivery
 
 
 def record(
-    session: Session, delivery: Delivery, report: DrainReport, *, provider: str, now: datetime
+    session: Session,
+    delivery: Delivery,
+    report: DrainReport,
+    *,
+    settings: Settings,
+    provider: str,
+    now: datetime,
 ) -> str | None:
-    """Write down what the provider said, right after it answered: the shorter this gap, the
-    rarer a resend after a crash. Returns why sending must stop (credentials refused)."""
+    """Write down what the provider said about one request, right after it answered. Returns
+    why sending must stop (credentials refused, a fault in the provider code)."""
     rows = delivery.rows
     if delivery.busy is not None:
         wait = delivery.busy
-        report.retried += outbox.retry_later(
-            session, rows, str(wait), now=now, retry_after=wait.retry_after
+        report.retried += leases.retry_later(
+            session,
+            rows,
+            str(wait),
+            now=now,
+            retry_after=wait.retry_after,
+            longest=settings.outbox_retry_after_max_seconds,
         )
         report.errors.append(str(wait))
-        log.warning("email provider busy: %s", wait)
+        log.warning("event=busy job=outbox reason=%s", quote(wait))
         return None
-    if delivery.unclear is not None:
-        reason = f"{delivery.unclear}; not retried, so nobody gets it twice"
+    if delivery.unclear is not None or delivery.broken is not None:
+        why = delivery.broken or str(delivery.unclear)
+        reason = f"{why}; not retried, so nobody gets it twice"
         outbox.mark_failed(session, rows, reason)
         report.failed += len(rows)
         report.errors.append(reason)
-        return None
+        return delivery.broken and f"the provider failed unexpectedly ({delivery.broken})"
     if delivery.refused is not None:
         reason = str(delivery.refused)
         outbox.mark_failed(session, rows, reason)
@@ -164,12 +208,13 @@ def record(
             session,
             kind="email-auth",
             title="Email sending stopped: the provider refused our credentials",
-            body=f"{reason}. Fix the API key or token; queued email waits until then.",
+            body=f"{outbox.stored_error(reason)}. Fix the API key or token; queued email "
+            "waits until then.",
             now=now,
         )
         report.failed += len(rows)
         report.errors.append(reason)
-        log.error("email sending stopped: %s", reason)
+        log.error("event=stopped job=outbox reason=%s", quote(reason))
         return reason
     by_id = {row.id: row for row in rows}
     sent = [(by_id[o.id], o.message_id) for o in delivery.outcomes if o.accepted]
@@ -188,3 +233,36 @@ def record(
     report.failed += sum(1 for o in refused if not o.inactive)
     report.suppressed += sum(1 for o in refused if o.inactive)
     return None
+
+
+def put_back(
+    session: Session,
+    delivery: Delivery | None,
+    rest: list[outbox.Claimed],
+    report: DrainReport,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """The rows of a batch never handed to the provider, after a request that ends the batch
+    (`delivery`) or when the sender stops between requests (None): busy, they wait as long as
+    that request does; credentials refused, they fail with the reason (as the whole batch
+    always did); after a fault, they are retried with a backoff; on a stop, queued again at
+    once."""
+    if not rest:
+        return
+    if delivery is None:
+        leases.release(session, rest, now=now)
+    elif delivery.refused is not None:
+        outbox.mark_failed(session, rest, str(delivery.refused))
+        report.failed += len(rest)
+    else:
+        wait = delivery.busy
+        report.retried += leases.retry_later(
+            session,
+            rest,
+            f"not sent: {wait or delivery.broken}",
+            now=now,
+            retry_after=wait.retry_after if wait else None,
+            longest=settings.outbox_retry_after_max_seconds,
+        )

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..base import validation
 from ..base.errors import UserError
 from ..base.settings import Settings
 from ..customers.equipment import age_years_sql
@@ -134,6 +135,8 @@ def check_template(subject: str, body: str) -> None:
         raise UserError("the body is empty")
     if len(body) > BODY_MAX:
         raise UserError(f"the body is too long ({BODY_MAX:,} characters at most)")
+    validation.refuse_controls(subject, "subject")
+    validation.refuse_controls(body.replace("\r\n", "\n"), "body", multi_line=True)
     _parts(subject, "subject")
     _parts(body, "body")
 

@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -157,9 +158,13 @@ class Sent:
     again: bool  # this blast was sent before: only members not yet queued were added
 
 
-def content_key(definition: segments.Definition, subject: str, body: str, now: datetime) -> str:
-    """The same email to the same segment on the same day is one blast."""
-    raw = "\x00".join((segments.to_text(definition), subject, body, now.date().isoformat()))
+def content_key(
+    definition: segments.Definition, subject: str, body: str, now: datetime, tz: ZoneInfo
+) -> str:
+    """The same email to the same segment on the same day is one blast: the business day
+    (`tz`, the business time zone), not the UTC date, which turns over in the evening."""
+    day = now.astimezone(tz).date().isoformat()
+    raw = "\x00".join((segments.to_text(definition), subject, body, day))
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -186,7 +191,7 @@ def send(
             f"the segment has {counted.recipients:,} recipients now, not {confirm:,}: "
             "check the numbers and type the count again"
         )
-    key = content_key(definition, subject, body, now)
+    key = content_key(definition, subject, body, now, ZoneInfo(settings.business_timezone))
     created = session.execute(
         insert(Blast)
         .values(

@@ -1,8 +1,13 @@
 """Saved segments: named definitions people keep, rename, duplicate and delete.
 
-Names are unique (case matters not: "Old units" and "old units" are the same name). The
-definition is stored as JSON and checked again through `segments.from_json` when loaded, so
-a stored segment that no longer fits the field list says so instead of compiling wrongly.
+Names are unique (case matters not: "Old units" and "old units" are the same name), and a
+name may not read as a segment expression (`status = lead`), so the command line, which takes
+either, never mistakes one for the other. The definition is stored as JSON and checked again
+through `segments.from_json` when loaded, so a stored segment that no longer fits the field
+list says so instead of compiling wrongly.
+
+Each segment has an owner (who saved it): the owner or a manager renames, changes or deletes
+it (`permissions.require_segment`); anyone may open, use or copy it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from ..access import permissions
 from ..access.users import Actor
 from ..base.errors import NotFound, UserError
 from ..base.validation import one_line_name
@@ -31,6 +38,8 @@ class Saved:
     definition: segments.Definition
     created_by: str | None
     updated_at: datetime | None
+    owner: str | None = None  # the owner's name (None: no owner, managers only)
+    owner_id: uuid.UUID | None = None
 
     @property
     def text(self) -> str:
@@ -41,14 +50,54 @@ def clean_name(name: str) -> str:
     return one_line_name(name, "segment name", max_len=NAME_MAX)
 
 
+def _reads_as_expression(name: str) -> bool:
+    try:
+        segments.parse(name)
+    except segments.SegmentError:
+        return False
+    return True
+
+
+def new_name(name: str) -> str:
+    """A name to save a segment under: cleaned, and not one that reads as an expression."""
+    name = clean_name(name)
+    if _reads_as_expression(name):
+        raise UserError(
+            f"the segment name {name!r} reads as a segment expression: "
+            "pick a name that is not one (e.g. 'Leads in Plano')"
+        )
+    return name
+
+
+_creator, _owner = aliased(User), aliased(User)
+
+
 def _row(row: sa.Row) -> Saved:
-    return Saved(row.id, row.name, segments.from_json(row.definition), row.login, row.updated_at)
+    return Saved(
+        row.id,
+        row.name,
+        segments.from_json(row.definition),
+        row.created_login,
+        row.updated_at,
+        row.owner_name,
+        row.owner_id,
+    )
 
 
 def _select() -> sa.Select:
-    return sa.select(
-        Segment.id, Segment.name, Segment.definition, User.login, Segment.updated_at
-    ).outerjoin(User, User.id == Segment.created_by)
+    return (
+        sa.select(
+            Segment.id,
+            Segment.name,
+            Segment.definition,
+            _creator.login.label("created_login"),
+            Segment.updated_at,
+            _owner.name.label("owner_name"),
+            Segment.owner_id,
+        )
+        .outerjoin(_creator, _creator.id == Segment.created_by)
+        .outerjoin(_owner, _owner.id == Segment.owner_id)
+    )
 
 
 def list_saved(session: Session) -> list[Saved]:
@@ -70,6 +119,16 @@ def get_by_id(session: Session, segment_id: uuid.UUID) -> Saved:
     if row is None:
         raise NotFound("that segment was deleted (by someone else?)")
     return _row(row)
+
+
+def _require_owner(session: Session, actor: Actor, segment_id: uuid.UUID, doing: str) -> None:
+    """The owner or a manager: checked on the row, locked until the change commits."""
+    row = session.execute(
+        sa.select(Segment.owner_id).where(Segment.id == segment_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound("that segment was deleted (by someone else?)")
+    permissions.require_segment(session, actor, row.owner_id, doing)
 
 
 def _taken(session: Session, name: str, but: uuid.UUID | None = None) -> bool:
@@ -99,8 +158,11 @@ def save(
     now: datetime,
     segment_id: uuid.UUID | None = None,
 ) -> Saved:
-    """A new segment, or (with `segment_id`) new name and definition for an existing one."""
-    name = clean_name(name)
+    """A new segment, or (with `segment_id`) new name and definition for an existing one
+    (its owner's or a manager's to change). A new one is the actor's."""
+    name = new_name(name)
+    if segment_id is not None:
+        _require_owner(session, actor, segment_id, "change")
     if _taken(session, name, but=segment_id):
         raise UserError(f"a segment named {name!r} already exists")
     stored = segments.to_json(definition)
@@ -108,7 +170,12 @@ def save(
         stmt = (
             sa.insert(Segment)
             .values(
-                name=name, definition=stored, created_by=actor.id, created_at=now, updated_at=now
+                name=name,
+                definition=stored,
+                created_by=actor.id,
+                owner_id=actor.id,
+                created_at=now,
+                updated_at=now,
             )
             .returning(Segment.id)
         )
@@ -122,8 +189,11 @@ def save(
     return get_by_id(session, _write(session, stmt, name))
 
 
-def rename(session: Session, segment_id: uuid.UUID, name: str, *, now: datetime) -> Saved:
-    name = clean_name(name)
+def rename(
+    session: Session, segment_id: uuid.UUID, name: str, *, actor: Actor, now: datetime
+) -> Saved:
+    name = new_name(name)
+    _require_owner(session, actor, segment_id, "rename")
     if _taken(session, name, but=segment_id):
         raise UserError(f"a segment named {name!r} already exists")
     stmt = (
@@ -147,17 +217,35 @@ def duplicate(session: Session, segment_id: uuid.UUID, *, actor: Actor, now: dat
         n += 1
 
 
-def delete(session: Session, segment_id: uuid.UUID) -> None:
+def delete(session: Session, segment_id: uuid.UUID, *, actor: Actor) -> None:
+    _require_owner(session, actor, segment_id, "delete")
     session.execute(sa.delete(Segment).where(Segment.id == segment_id))
 
 
 def resolve(session: Session, name_or_expression: str) -> tuple[segments.Definition, str | None]:
-    """A saved segment's name, or else an expression (for the command line)."""
-    found = session.execute(
-        sa.select(Segment.name, Segment.definition).where(
-            sa.func.lower(Segment.name) == name_or_expression.strip().lower()
-        )
-    ).first()
-    if found is not None:
+    """A saved segment's name, or else an expression (for the command line); the name comes
+    back when it was a name. Text that is both (a segment saved before names were checked)
+    is refused rather than guessed."""
+    try:
+        name = clean_name(name_or_expression)
+    except UserError:
+        name = None  # empty or too long: no segment has that name
+    found = None
+    if name is not None:
+        found = session.execute(
+            sa.select(Segment.name, Segment.definition).where(
+                sa.func.lower(Segment.name) == name.lower()
+            )
+        ).first()
+    try:
+        parsed = segments.parse(name_or_expression)
+    except segments.SegmentError:
+        if found is None:
+            raise
         return segments.from_json(found.definition), found.name
-    return segments.parse(name_or_expression), None
+    if found is not None:
+        raise UserError(
+            f"{found.name!r} is both a saved segment's name and an expression: "
+            "rename the saved segment (its owner or a manager can)"
+        )
+    return parsed, None

@@ -4,7 +4,9 @@ types ever becomes SQL text."""
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,6 +62,13 @@ ALLOWED = {
 }
 
 
+# Bounds that keep every condition computable: a date N years back stays in the calendar, a
+# figure stays within what PostgreSQL compares, brackets stay within Python's recursion.
+MAX_YEARS = 1000.0
+MAX_NUMBER = 1e12
+MAX_DEPTH = 20
+
+
 class SegmentError(UserError):
     """What is wrong and where: `position` is a character offset into the text form."""
 
@@ -112,10 +121,7 @@ def condition(field_name: str, op: str, raw: str, *, at: int = 0) -> Condition:
         raise SegmentError(f"{field.name} takes {allowed}, not {op!r}", at)
     value: str | float | bool
     if field.kind is Kind.number:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SegmentError(f"{raw!r} is not a number (for {field.name})", at) from None
+        value = _number_value(field, raw, at)
     elif field.kind is Kind.months:
         m = _DURATION.match(raw.strip())
         if m is None:
@@ -124,6 +130,10 @@ def condition(field_name: str, op: str, raw: str, *, at: int = 0) -> Condition:
             )
         amount, unit = float(m.group(1)), (m.group(2) or "mo").lower()
         value = _months(amount, unit)
+        if not value <= MAX_YEARS * 12:
+            raise SegmentError(
+                f"{raw!r} is too long (for {field.name}): at most {MAX_YEARS:.0f} years", at
+            )
     elif field.kind is Kind.boolean:
         if raw.lower() not in ("yes", "no", "true", "false"):
             raise SegmentError(f"{raw!r} is not yes or no (for {field.name})", at)
@@ -135,8 +145,39 @@ def condition(field_name: str, op: str, raw: str, *, at: int = 0) -> Condition:
             )
         value = raw.lower()
     else:
-        value = raw
+        value = _text_value(field, raw, at)
     return Condition(field.name, op, value)
+
+
+def _number_value(field: Field, raw: str, at: int) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SegmentError(f"{raw!r} is not a number (for {field.name})", at) from None
+    if not math.isfinite(value):
+        raise SegmentError(f"{raw!r} is not a number (for {field.name})", at)
+    most = MAX_YEARS if field.name.endswith(".age") else MAX_NUMBER
+    if abs(value) > most:
+        raise SegmentError(
+            f"{raw!r} is out of range (for {field.name}): between -{_number(most)} "
+            f"and {_number(most)}",
+            at,
+        )
+    return value
+
+
+def _text_value(field: Field, raw: str, at: int) -> str:
+    """Any text but what PostgreSQL cannot hold: NUL, and halves of a character (from bytes
+    that were not UTF-8)."""
+    if raw.isprintable():  # fast path: neither is printable
+        return raw
+    for i, ch in enumerate(raw):
+        if ch == "\x00" or unicodedata.category(ch) == "Cs":
+            raise SegmentError(
+                f"the value for {field.name} holds U+{ord(ch):04X}, which text cannot store",
+                at + i + 1,
+            )
+    return raw
 
 
 def _number(value: float) -> str:

@@ -1,7 +1,8 @@
 """A segment as one line of text and as stored JSON, both checked through the same rules.
 
 `equipment.age > 10 and last_service > 6mo and status = active`: AND binds tighter than OR,
-parentheses group, and an error names the position in the text that is wrong.
+parentheses group (at most MAX_DEPTH deep), and an error names the position in the text that
+is wrong.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from .segment_fields import (
     FIELDS,
+    MAX_DEPTH,
     OPERATORS,
     Condition,
     Definition,
@@ -73,6 +75,7 @@ def parse(text: str) -> Definition:
 class _Parser:
     def __init__(self, tokens: list[_Token], text: str) -> None:
         self.tokens, self.text, self.i = tokens, text, 0
+        self.depth = 0  # brackets open at this point
 
     def peek(self) -> _Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -101,7 +104,14 @@ class _Parser:
     def term(self) -> Definition:
         token = self.take()
         if token.kind == "lparen":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise SegmentError(
+                    f"brackets nested more than {MAX_DEPTH} deep at position {token.at + 1}",
+                    token.at,
+                )
             inner = self.expression()
+            self.depth -= 1
             close = self.take()
             if close.kind != "rparen":
                 raise SegmentError(f"expected ')' at position {close.at + 1}", close.at)
@@ -150,8 +160,10 @@ def to_json(definition: Definition) -> dict[str, object]:
     return {"join": definition.join, "items": [to_json(item) for item in definition.items]}
 
 
-def from_json(data: object) -> Definition:
+def from_json(data: object, *, depth: int = 0) -> Definition:
     """Back from storage, checked again through the same rules as typed input."""
+    if depth > MAX_DEPTH:
+        raise SegmentError(f"a stored segment nests groups more than {MAX_DEPTH} deep")
     if not isinstance(data, dict):
         raise SegmentError("a stored segment is not a condition or a group")
     if "items" in data:
@@ -159,7 +171,7 @@ def from_json(data: object) -> Definition:
         items = data.get("items")
         if join not in ("and", "or") or not isinstance(items, list) or not items:
             raise SegmentError("a stored group needs 'and' or 'or' and at least one item")
-        return Group(join, tuple(from_json(item) for item in items))
+        return Group(join, tuple(from_json(item, depth=depth + 1) for item in items))
     value = data.get("value")
     if isinstance(value, bool):
         raw = "yes" if value else "no"

@@ -33,7 +33,7 @@ APP_TITLE = "SalesEngine"
 
 
 def actor_label(actor: Actor) -> str:
-    return f"{actor.name} · {actor.role.value}"
+    return f"{visible(actor.name)} · {actor.role.value}"
 
 
 def describe_error(error: BaseException, ctx: AppContext) -> str:

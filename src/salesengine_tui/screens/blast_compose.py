@@ -1,10 +1,12 @@
 """The writing half of the blast screen: the subject and body (typed, or from a template or a
 past blast), the email rendered for real recipients, and the dry-run numbers (who gets it, who
-is left out and why), rendered again each time typing pauses. `BlastScreen` adds the send."""
+is left out and why), rendered again each time typing pauses. `BlastScreen` adds the send. What
+is typed stays whatever the database does: a check or a send that fails says why, in place."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
@@ -12,20 +14,26 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static, TextArea
 
 from ..marketing import blasts, segments
 from ..marketing.saved_segments import Saved
-from ..ui.display import number, safe_lines, safe_text
+from ..ui.display import editable, number, safe_lines, safe_text, visible
 from ..usecases import Desk
 from ..usecases.context import AppContext
-from .base import APP_TITLE
+from .base import APP_TITLE, describe_error
 from .debounce import Debounce
 from .messages import BlastChecked, BlastTemplateLoaded, BlastTemplatesListed
 from .picker import Picker
 
 PREVIEW_PAUSE = 0.4  # seconds after typing stops before the preview renders again
+
+
+@dataclass
+class BlastCheckFailed(Message):
+    reason: str  # one line: why the numbers and preview could not be brought up to date
 
 
 class BlastComposer(Screen[None]):
@@ -116,7 +124,10 @@ class BlastComposer(Screen[None]):
             for t in blasts.TEMPLATES
         ]
         choices += [
-            (Text.assemble("Sent before: ", (b.subject, "bold"), end="", no_wrap=True), b.id)
+            (
+                Text.assemble("Sent before: ", safe_text(b.subject, "bold"), end="", no_wrap=True),
+                b.id,
+            )
             for b in message.past
         ]
 
@@ -137,8 +148,9 @@ class BlastComposer(Screen[None]):
         self._use_template(message.subject, message.body)
 
     def _use_template(self, subject: str, body: str) -> None:
-        self.query_one("#blast-subject", Input).value = subject
-        self.query_one("#blast-text", TextArea).text = body
+        # Editable boxes: a past blast's hidden characters are left out, not shown as stand-ins.
+        self.query_one("#blast-subject", Input).value = editable(subject)
+        self.query_one("#blast-text", TextArea).text = editable(body, lines=True)
         self.action_check()
 
     # --- numbers and preview --------------------------------------------------------------------
@@ -148,7 +160,18 @@ class BlastComposer(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="blast-check")
     def _check(self, subject: str, body: str) -> None:
-        self.post_message(BlastChecked(self.desk.blasts.check(self.definition, subject, body)))
+        try:
+            check = self.desk.blasts.check(self.definition, subject, body)
+        except Exception as error:  # e.g. the database went away: the text stays as typed
+            self.post_message(BlastCheckFailed(describe_error(error, self.ctx)))
+            return
+        self.post_message(BlastChecked(check))
+
+    @on(BlastCheckFailed)
+    def _check_failed(self, message: BlastCheckFailed) -> None:
+        self.query_one("#blast-preview-head", Static).update(
+            Content.assemble(("Cannot check: ", "bold $text-error"), visible(message.reason))
+        )
 
     @on(BlastChecked)
     def _checked(self, message: BlastChecked) -> None:
@@ -174,7 +197,7 @@ class BlastComposer(Screen[None]):
         head = self.query_one("#blast-preview-head", Static)
         body = self.query_one("#blast-preview", Static)
         if problem:
-            head.update(Content.assemble(("Cannot render: ", "bold $text-error"), problem))
+            head.update(Content.assemble(("Cannot render: ", "bold $text-error"), visible(problem)))
             body.update("")
             return
         if not self.rendered:

@@ -31,7 +31,8 @@ def card_label(card: board.Card) -> str:
 
 
 def moved_note(moved: board.Move) -> str:
-    note = f"{visible(moved.card.customer_name)}: {moved.from_stage_name} → {moved.to_stage_name}"
+    stages = f"{visible(moved.from_stage_name)} → {visible(moved.to_stage_name)}"
+    note = f"{visible(moved.card.customer_name)}: {stages}"
     if moved.customer_activated:
         note += " · customer is now active"
     return note + " (u to undo)"
@@ -93,7 +94,7 @@ class BoardMoves(BoardBase):
     def _undo(self, last: board.Move) -> None:
         self._run_move(
             lambda: self.desk.deals.undo(last, origin=self.origin),
-            lambda back: f"Undone: back in {back.to_stage_name}",
+            lambda back: f"Undone: back in {visible(back.to_stage_name)}",
             undo=True,
         )
 
@@ -185,4 +186,4 @@ class BoardMoves(BoardBase):
                 Notice(str(error), title="Not reassigned", severity="warning", reload=True)
             )
             return
-        self.deliver(Notice(f"#{card.number} is now {name}'s", reload=True))
+        self.deliver(Notice(f"#{card.number} is now {visible(name)}'s", reload=True))

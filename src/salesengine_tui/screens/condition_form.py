@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..marketing import segments
+from ..ui.display import editable, visible
 
 
 class ConditionForm(ModalScreen[segments.Condition | None]):
@@ -60,7 +61,7 @@ class ConditionForm(ModalScreen[segments.Condition | None]):
         self._fill_ops(start, self.current.op if self.current else None)
         if self.current is not None:
             value = segments.show_value(segments.FIELDS[self.current.field], self.current.value)
-            self.query_one("#condition-value", Input).value = value
+            self.query_one("#condition-value", Input).value = editable(value)  # editable
         fields.focus()
 
     @property
@@ -104,6 +105,6 @@ class ConditionForm(ModalScreen[segments.Condition | None]):
         try:
             result = segments.condition(self.field.name, op, raw.strip())
         except segments.SegmentError as error:
-            self.query_one("#condition-error", Static).update(Content(str(error)))
+            self.query_one("#condition-error", Static).update(Content(visible(str(error))))
             return
         self.dismiss(result)

@@ -1,6 +1,7 @@
 """What the contact forms share (editing a customer, adding a lead): enter moves to the next
 field and saves on the last; every field is checked by the contact rules before the form
-closes, the message naming the field that is wrong and the cursor going to it."""
+saves, the message naming the field that is wrong and the cursor going to it. The form closes
+once saved; a save that fails leaves it open as typed (`SavingForm`)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ from typing import ClassVar
 
 from textual import on
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ..base.errors import UserError
 from ..customers.profile import clean_contact
+from ..ui.display import visible
+from .saving_form import SavingForm
 
 
-class ContactFieldsForm(ModalScreen[dict[str, str | None] | None]):
+class ContactFieldsForm(SavingForm[dict[str, str | None]]):
     """Subclasses compose an `Input` with id `{PREFIX}-{key}` for each of `FIELDS` (key,
     label), in that order, and a `#contact-error` Static."""
 
     CSS_PATH = "modal.tcss"
+    ERROR_ID = "contact-error"
     PREFIX: ClassVar[str]
     FIELDS: ClassVar[tuple[tuple[str, str], ...]]
 
@@ -45,7 +48,8 @@ class ContactFieldsForm(ModalScreen[dict[str, str | None] | None]):
                 clean_contact({key: values[key]})
             except UserError as error:
                 name = label.removesuffix(" (required)")
-                self.query_one("#contact-error", Static).update(Content(f"{name}: {error}"))
+                shown = Content(visible(f"{name}: {error}"))
+                self.query_one("#contact-error", Static).update(shown)
                 self._field(key).focus()
                 return
-        self.dismiss(values)
+        self.submit(values)

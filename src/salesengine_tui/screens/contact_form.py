@@ -1,8 +1,9 @@
-"""`e` on a customer: edit the contact details. Every field is checked before the form closes;
-the message names the field that is wrong, and the cursor goes to it."""
+"""`e` on a customer: edit the contact details. Every field is checked before the form saves;
+the message names the field that is wrong, and the cursor goes to it. It closes once saved."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from textual.content import Content
 from textual.widgets import Input, Label, Static
 
 from ..customers.profile import CONTACT_FIELDS, Profile
-from ..ui.display import visible
+from ..ui.display import editable, visible
 from .contact_fields import ContactFieldsForm
 
 LABELS = {
@@ -35,8 +36,8 @@ class ContactForm(ContactFieldsForm):
         Binding("ctrl+s", "save", "Save", id="contact.save"),
     ]
 
-    def __init__(self, current: Profile) -> None:
-        super().__init__()
+    def __init__(self, current: Profile, save: Callable[[dict[str, str | None]], object]) -> None:
+        super().__init__(save)
         self.current = current
 
     def compose(self) -> ComposeResult:
@@ -48,7 +49,7 @@ class ContactForm(ContactFieldsForm):
             with VerticalScroll(id="contact-fields"):
                 for key, label in self.FIELDS:
                     yield Label(label)
-                    value = getattr(self.current, key) or ""
+                    value = editable(getattr(self.current, key) or "")  # editable
                     yield Input(value=value, id=f"contact-{key}", max_length=300)
             yield Static(id="contact-error")
             yield Static(

@@ -21,7 +21,6 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from ..activity.feed import ActivityItem
-from ..base.errors import UserError
 from ..customers.profile import Profile
 from ..ui.display import plural, safe_text
 from ..usecases import Desk
@@ -155,42 +154,34 @@ class CustomerScreen(Screen[None]):
     def action_edit(self) -> None:
         if self.profile is None:
             return
-        current = self.profile
+        version = self.profile.version
 
-        def edited(values: dict[str, str | None] | None) -> None:
-            if values is not None:
-                self._save_contact(current.version, values)
-
-        self.app.push_screen(ContactForm(current), edited)
-
-    @work(thread=True, exit_on_error=False, group="customer-write")
-    def _save_contact(self, version: int, values: dict[str, str | None]) -> None:
-        try:
+        def save(values: dict[str, str | None]) -> None:  # in the form's worker
             self.desk.customers.update_contact(
                 self.customer_id, expected_version=version, values=values
             )
-        except UserError as error:  # someone else saved first, or a field is wrong
-            self.post_message(Notice(str(error), title="Not saved", severity="error"))
-            return
-        self.post_message(Notice("Contact details saved", timeout=3, reload=True))
+
+        def edited(values: dict[str, str | None] | None) -> None:
+            if values is not None:  # saved: the form closes only then
+                self.post_message(Notice("Contact details saved", timeout=3, reload=True))
+
+        self.app.push_screen(ContactForm(self.profile, save), edited)
 
     def action_log(self) -> None:
         if self.profile is None:
             return
 
+        def save(entry: NewInteraction) -> None:  # in the form's worker
+            self.desk.customers.log_interaction(
+                self.customer_id, type=entry.type, direction=entry.direction, notes=entry.notes
+            )
+
         def logged(entry: NewInteraction | None) -> None:
-            if entry is not None:
-                self._save_interaction(entry)
+            if entry is not None:  # saved: the form closes only then
+                note = f"Logged: {entry.type.value} {entry.direction.value}"
+                self.post_message(Notice(note, timeout=3, reload=True))
 
-        self.app.push_screen(InteractionForm(self.profile.name), logged)
-
-    @work(thread=True, exit_on_error=False, group="customer-write")
-    def _save_interaction(self, entry: NewInteraction) -> None:
-        self.desk.customers.log_interaction(
-            self.customer_id, type=entry.type, direction=entry.direction, notes=entry.notes
-        )
-        note = f"Logged: {entry.type.value} {entry.direction.value}"
-        self.post_message(Notice(note, timeout=3, reload=True))
+        self.app.push_screen(InteractionForm(self.profile.name, save), logged)
 
     def action_opt_out(self) -> None:
         if self.profile is not None:

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from ..ui.display import safe_text
+from ..ui.display import safe_text, visible
 from ..widgets.safe_table import Column, SafeTable
 
 
@@ -79,7 +79,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(Content.assemble(("Keys: ", "bold"), self.where), id="help-title")
+            yield Static(Content.assemble(("Keys: ", "bold"), visible(self.where)), id="help-title")
             yield SafeTable(COLUMNS, id="help-keys")
             yield Static(Content("esc, ? or q to close"), id="help-hint")
 

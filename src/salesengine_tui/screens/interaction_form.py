@@ -1,7 +1,9 @@
-"""`i` on a customer: log a call, email, text or meeting, in or out, with notes."""
+"""`i` on a customer: log a call, email, text or meeting, in or out, with notes. The form
+closes once the entry is saved; if the save fails it stays as typed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -10,13 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..customers.profile import NOTES_MAX
 from ..db.models import InteractionDirection, InteractionType
 from ..ui.display import visible
+from .saving_form import SavingForm
 
 KINDS: list[tuple[str, InteractionType, InteractionDirection]] = [
     ("Call, outbound", InteractionType.call, InteractionDirection.outbound),
@@ -36,15 +38,15 @@ class NewInteraction:
     notes: str
 
 
-class InteractionForm(ModalScreen[NewInteraction | None]):
+class InteractionForm(SavingForm[NewInteraction]):
     CSS_PATH = "modal.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="interaction.cancel"),
         Binding("ctrl+s", "save", "Save", id="interaction.save"),
     ]
 
-    def __init__(self, customer_name: str) -> None:
-        super().__init__()
+    def __init__(self, customer_name: str, save: Callable[[NewInteraction], object]) -> None:
+        super().__init__(save)
         self.customer_name = customer_name
 
     def compose(self) -> ComposeResult:
@@ -73,4 +75,4 @@ class InteractionForm(ModalScreen[NewInteraction | None]):
     def action_save(self) -> None:
         index = self.query_one(OptionList).highlighted or 0
         _, type_, direction = KINDS[index]
-        self.dismiss(NewInteraction(type_, direction, self.query_one(Input).value))
+        self.submit(NewInteraction(type_, direction, self.query_one(Input).value))

@@ -1,6 +1,7 @@
 """What a rep does from the leads inbox: call (`c`), convert (`v`), assign (`a`), open (`enter`)
 and add a lead (`n`). Each flow opens its dialog, runs its use case in a worker and reports
-back to the screen with a typed message (`LeadsChanged`, `DuplicatesFound`, `Notice`)."""
+back to the screen with a typed message (`LeadsChanged`, `Notice`). The call and new-lead
+dialogs save themselves and close only once saved (`SavingForm`)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from textual import work
 
 from ..access import permissions
 from ..base.errors import UserError
-from ..customers.leads import Duplicate, LeadRow, Person, outcome_label
+from ..customers.leads import LeadRow, Person, outcome_label
 from ..deals.pipelines import PipelineInfo
-from ..ui.display import plural, safe_text
+from ..ui.display import plural, safe_text, visible
 from ..widgets.leads_table import LeadsTable
 from .customer import CustomerScreen
-from .messages import DuplicatesFound, LeadsChanged, Notice
+from .messages import LeadsChanged, Notice
 from .new_lead import NewLeadForm
 from .picker import Picker
 from .quick_call import CallResult, QuickCallScreen
@@ -52,58 +53,23 @@ class LeadActions(_Screen):
         if (lead := self.table.current) is not None:
             self._open_customer(lead.id)
 
-    # --- a new lead: possible duplicates first ------------------------------------------------
+    # --- a new lead: possible duplicates first (the form asks, and saves) ---------------------
 
     def action_new_lead(self) -> None:
-        def entered(values: dict[str, str | None] | None) -> None:
-            if values is not None:
-                self._check_new_lead(values)
+        def done(result: dict[str, str | None] | uuid.UUID | None) -> None:
+            if isinstance(result, uuid.UUID):  # a possible duplicate, opened instead
+                self._open_customer(result)
+            elif result is not None:  # saved
+                self.post_message(
+                    LeadsChanged(f"Added lead {(result.get('name') or '').strip()}", 0)
+                )
 
-        self.app.push_screen(NewLeadForm(self.sources), entered)
-
-    @work(thread=True, exit_on_error=False, group="leads-write")
-    def _check_new_lead(self, values: dict[str, str | None]) -> None:
-        found = self.desk.leads.possible_duplicates(values)
-        if not found:
-            self._create_lead(values)
-        else:
-            self.deliver(DuplicatesFound(values, found))
-
-    def ask_about_duplicates(self, values: dict[str, str | None], found: list[Duplicate]) -> None:
-        choices: list[tuple[Text, object]] = [
-            (
-                Text.assemble(
-                    "Open ",
-                    safe_text(d.name, style="bold"),
-                    " (",
-                    d.status.value,
-                    ", ",
-                    safe_text(d.email or d.phone),
-                    ")",
-                ),
-                d.id,
-            )
-            for d in found
-        ]
-        choices.append((Text("Save as a new lead anyway"), "save"))
-        title = f"{plural(len(found), 'customer')} with the same email or phone"
-
-        def chosen(choice: object) -> None:
-            if choice == "save":
-                self._save_new_lead(values)
-            elif isinstance(choice, uuid.UUID):
-                self._open_customer(choice)
-
-        self.app.push_screen(Picker(title, choices), chosen)
-
-    @work(thread=True, exit_on_error=False, group="leads-write")
-    def _save_new_lead(self, values: dict[str, str | None]) -> None:
-        self._create_lead(values)
-
-    def _create_lead(self, values: dict[str, str | None]) -> None:
-        """In a worker thread."""
-        self.desk.leads.create(values)
-        self.deliver(LeadsChanged(f"Added lead {values.get('name', '').strip()}", 0))
+        form = NewLeadForm(
+            self.sources,
+            duplicates=self.desk.leads.possible_duplicates,
+            create=self.desk.leads.create,
+        )
+        self.app.push_screen(form, done)
 
     # --- Quick Call -----------------------------------------------------------------------------
 
@@ -111,25 +77,27 @@ class LeadActions(_Screen):
         lead = self.table.current
         if lead is None:
             return
-        screen = QuickCallScreen(lead, self.ctx.clock, self.tz)
+
+        def save(result: CallResult) -> None:  # in the dialog's worker: it closes once saved
+            self.desk.leads.log_call(
+                lead.id,
+                outcome=result.outcome,
+                notes=result.notes,
+                next_step_at=result.next_step_at,
+            )
+
+        screen = QuickCallScreen(lead, self.ctx.clock, self.tz, save)
         self.app.push_screen(screen, lambda result: self._called(lead, result))
 
     def _called(self, lead: LeadRow, result: CallResult | None) -> None:
         if result is None:
             self.notify("Call not logged", timeout=2)
             return
-        self._save_call(lead, result, self.table.cursor)
-
-    @work(thread=True, exit_on_error=False, group="leads-write")
-    def _save_call(self, lead: LeadRow, result: CallResult, cursor: int) -> None:
-        self.desk.leads.log_call(
-            lead.id, outcome=result.outcome, notes=result.notes, next_step_at=result.next_step_at
-        )
         minutes, seconds = divmod(result.seconds, 60)
         outcome = outcome_label(result.outcome)
-        note = f"Logged: {outcome} call with {lead.name} ({minutes}:{seconds:02d})"
+        note = f"Logged: {outcome} call with {visible(lead.name)} ({minutes}:{seconds:02d})"
         # The called lead moves down the inbox: the same place now holds the next lead.
-        self.deliver(LeadsChanged(note, cursor))
+        self.post_message(LeadsChanged(note, self.table.cursor))
 
     # --- convert and assign -------------------------------------------------------------------
 

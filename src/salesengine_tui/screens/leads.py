@@ -28,7 +28,7 @@ from .debounce import Debounce
 from .keys import bindings
 from .lead_actions import LeadActions
 from .lead_filters import CLEAR, filter_change, filter_choices, view_details
-from .messages import DuplicatesFound, LeadChoicesLoaded, LeadsChanged, LeadsLoaded
+from .messages import LeadChoicesLoaded, LeadsChanged, LeadsLoaded
 from .picker import Picker
 from .sections import LEADS
 
@@ -227,11 +227,6 @@ class LeadsScreen(LeadActions, SectionScreen):
         if message.clear_marks:
             self.table.clear_marks()
         self.reload(cursor=message.cursor)
-
-    @on(DuplicatesFound)
-    def _duplicates(self, message: DuplicatesFound) -> None:
-        message.stop()
-        self.ask_about_duplicates(message.values, message.found)
 
     # --- which keys apply now -----------------------------------------------------------
 

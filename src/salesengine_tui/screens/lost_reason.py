@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..ui.display import safe_text
+from ..ui.display import safe_text, visible
 
 OTHER = "__other__"
 
@@ -49,7 +49,7 @@ class LostReasonScreen(ModalScreen[str | None]):
             )
             yield Input(placeholder="Reason, in your words; enter to save", id="reason-text")
             yield Static(
-                Content(f"enter to move to {self.stage_name} · esc to cancel the move"),
+                Content(f"enter to move to {visible(self.stage_name)} · esc to cancel the move"),
                 classes="modal-hint",
             )
 

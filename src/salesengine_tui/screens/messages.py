@@ -10,7 +10,7 @@ from textual.notifications import SeverityLevel
 from textual.widget import Widget
 
 from ..activity.notifications import Arrived
-from ..customers.leads import Duplicate, LeadQuery, Person
+from ..customers.leads import LeadQuery, Person
 from ..customers.status import StatusSourceBreakdown
 from ..deals.board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
 from ..deals.figures import Dashboard
@@ -112,14 +112,6 @@ class LeadsChanged(Message):
 
 
 @dataclass
-class DuplicatesFound(Message):
-    """A new lead may already be a customer: ask before saving it."""
-
-    values: dict[str, str | None]  # the form, as typed
-    found: list[Duplicate]
-
-
-@dataclass
 class SegmentsLoaded(Message):
     breakdown: StatusSourceBreakdown
     blasts: list[BlastSummary]
@@ -131,6 +123,12 @@ class SegmentCounted(Message):
     total: int
     members: list[Member]
     elapsed: float
+
+
+@dataclass
+class SegmentCountFailed(Message):
+    generation: int
+    error: str  # one line: what went wrong, shown in place of the count
 
 
 @dataclass

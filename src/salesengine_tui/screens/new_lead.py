@@ -1,10 +1,15 @@
 """`n` in the inbox: a new lead. Fields are checked as on the contact form; the lead source
-suggests the known ones as you type (a new one is fine too)."""
+suggests the known ones as you type (a new one is fine too). On save, customers with the same
+email or phone are offered first (open one, or save anyway); the form closes once the lead is
+saved, or a customer opened instead, and stays as typed when the save fails."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -12,7 +17,12 @@ from textual.content import Content
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Static
 
+from ..customers.leads import Duplicate
+from ..ui.display import editable, plural, safe_text
 from .contact_fields import ContactFieldsForm
+from .picker import Picker
+
+Values = dict[str, str | None]
 
 
 class NewLeadForm(ContactFieldsForm):
@@ -32,9 +42,60 @@ class NewLeadForm(ContactFieldsForm):
         Binding("ctrl+s", "save", "Save", id="new_lead.save"),
     ]
 
-    def __init__(self, sources: list[str]) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        sources: list[str],
+        *,
+        duplicates: Callable[[Values], list[Duplicate]],
+        create: Callable[[Values], object],
+    ) -> None:
+        super().__init__(self._create_unless_known)
         self.sources = sources
+        self.duplicates, self.create = duplicates, create
+        self.anyway = False  # "save anyway" was chosen for what is typed now
+
+    def _create_unless_known(self, values: Values) -> list[Duplicate] | None:
+        """In the save's worker: the customers this lead may already be, or None once saved."""
+        anyway, self.anyway = self.anyway, False  # asked again if this save fails
+        if not anyway and (found := self.duplicates(values)):
+            return found
+        self.create(values)
+        return None
+
+    def saved(self, result: Values, value: object) -> None:
+        if isinstance(value, list):
+            self._ask_about_duplicates(value)
+        else:
+            self.dismiss(result)
+
+    def _ask_about_duplicates(self, found: list[Duplicate]) -> None:
+        choices: list[tuple[Text, object]] = [
+            (
+                Text.assemble(
+                    "Open ",
+                    safe_text(d.name, style="bold"),
+                    " (",
+                    d.status.value,
+                    ", ",
+                    safe_text(d.email or d.phone),
+                    ")",
+                ),
+                d.id,
+            )
+            for d in found
+        ]
+        choices.append((Text("Save as a new lead anyway"), "save"))
+        title = f"{plural(len(found), 'customer')} with the same email or phone"
+
+        def chosen(choice: object) -> None:
+            if choice == "save":
+                self.anyway = True
+                self.action_save()
+            elif isinstance(choice, uuid.UUID):  # the form closes; the customer opens
+                self.dismiss(choice)  # type: ignore[arg-type]
+            # esc: back to the form, as typed
+
+        self.app.push_screen(Picker(title, choices), chosen)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box", id="new-lead-box"):
@@ -43,7 +104,7 @@ class NewLeadForm(ContactFieldsForm):
                 for key, label in self.FIELDS:
                     yield Label(label)
                     suggester = (
-                        SuggestFromList(self.sources, case_sensitive=False)
+                        SuggestFromList([editable(s) for s in self.sources], case_sensitive=False)
                         if key == "lead_source"
                         else None
                     )

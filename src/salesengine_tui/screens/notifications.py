@@ -147,7 +147,7 @@ class NotificationsScreen(SectionScreen):
         item = self.current
         if item is not None and item.unread:
             if item.user_id != self.ctx.actor.id:
-                self.notify(f"That one is {item.user_name}'s to read", markup=False)
+                self.notify(f"That one is {visible(item.user_name)}'s to read", markup=False)
                 return
             self._mark([item.id])
 

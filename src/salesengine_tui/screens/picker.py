@@ -15,11 +15,14 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..ui.display import shown_text, visible
+
 V = TypeVar("V")
 
 
 class Picker(ModalScreen[V | None], Generic[V]):
-    """`choices` are (label, value); labels are Text (data shown literally)."""
+    """`choices` are (label, value); labels are Text (data shown literally). Title and labels
+    go through `display` here too: whatever a caller put in them is shown, never obeyed."""
 
     CSS_PATH = "modal.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -34,9 +37,12 @@ class Picker(ModalScreen[V | None], Generic[V]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static(Content(self.title_text), classes="modal-title")
+            yield Static(Content(visible(self.title_text)), classes="modal-title")
             yield OptionList(
-                *(Option(label, id=str(i)) for i, (label, _) in enumerate(self.choices)),
+                *(
+                    Option(shown_text(label), id=str(i))
+                    for i, (label, _) in enumerate(self.choices)
+                ),
                 id="picker-options",
             )
             yield Static(Content(self.hint), classes="modal-hint")

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 
 from ..deals import pipeline_admin
 from ..deals.pipelines import PipelineInfo, next_pipeline
-from ..ui.display import number, safe_text
+from ..ui.display import number, safe_text, visible
 from ..usecases.context import AppContext
 from ..usecases.desk import Desk
 from ..usecases.pipelines import PipelineStages
@@ -183,15 +183,14 @@ class PipelineSettingsScreen(Screen[None]):
         if stage is None:
             return
 
-        def saved(values: dict[str, str] | None) -> None:
-            if values is not None:
-                self._change(
-                    "save the stage",
-                    lambda: self.desk.pipelines.update_stage(stage.id, **values),
-                    stage.id,
-                )
+        def save(values: dict[str, str]) -> None:  # in the form's worker
+            self.desk.pipelines.update_stage(stage.id, **values)
 
-        self.app.push_screen(StageForm(stage), saved)
+        def saved(values: dict[str, str] | None) -> None:
+            if values is not None:  # saved: the form closes only then
+                self.post_message(StagesChanged(stage.id))
+
+        self.app.push_screen(StageForm(stage, save), saved)
 
     @on(StagesTable.RowSelected, "#stages-table")
     def _row_chosen(self) -> None:
@@ -225,19 +224,19 @@ class PipelineSettingsScreen(Screen[None]):
             return
         if stage.estimates:
             self.notify(
-                f"“{stage.name}” holds {number(stage.estimates)} estimates: move them to "
+                f"“{visible(stage.name)}” holds {number(stage.estimates)} estimates: move them to "
                 "another stage on the board first",
                 severity="warning",
                 markup=False,
             )
             return
-        choices = [(Text(f"Delete “{stage.name}”"), True), (Text("Keep it"), False)]
+        choices = [(Text(f"Delete “{visible(stage.name)}”"), True), (Text("Keep it"), False)]
 
         def chosen(yes: bool | None) -> None:
             if yes:
                 self._change("delete the stage", lambda: self.desk.pipelines.delete_stage(stage.id))
 
-        self.app.push_screen(Picker(f"Delete the stage “{stage.name}”?", choices), chosen)
+        self.app.push_screen(Picker(f"Delete the stage “{visible(stage.name)}”?", choices), chosen)
 
     def action_next_pipeline(self) -> None:
         following = next_pipeline(self.pipelines, self.pipeline_id)

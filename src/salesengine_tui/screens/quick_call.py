@@ -1,8 +1,10 @@
 """Quick Call (`c`): who to call and the number, large; a running timer; then the outcome,
-notes and an optional next step, all from the keyboard. esc cancels and nothing is written."""
+notes and an optional next step, all from the keyboard. esc cancels and nothing is written.
+The call is saved before the dialog closes: if the save fails, the dialog stays as typed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -13,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -22,6 +23,7 @@ from ..base.errors import UserError
 from ..customers.leads import OUTCOMES, LeadRow, outcome_label, parse_when
 from ..customers.profile import NOTES_MAX
 from ..ui.display import visible
+from .saving_form import SavingForm
 
 DIALABLE = set("0123456789+-() ")
 
@@ -34,7 +36,7 @@ class CallResult:
     seconds: int
 
 
-class QuickCallScreen(ModalScreen[CallResult | None]):
+class QuickCallScreen(SavingForm[CallResult]):
     CSS_PATH = ["modal.tcss", "quick_call.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel (nothing saved)", id="call.cancel"),
@@ -47,8 +49,10 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
         ),
     ]
 
-    def __init__(self, lead: LeadRow, clock: Clock, tz: ZoneInfo) -> None:
-        super().__init__()
+    def __init__(
+        self, lead: LeadRow, clock: Clock, tz: ZoneInfo, save: Callable[[CallResult], object]
+    ) -> None:
+        super().__init__(save)
         self.lead = lead
         self.clock = clock  # the app's clock: tests fix it, so the timer reads 00:00 there
         self.tz = tz
@@ -127,7 +131,7 @@ class QuickCallScreen(ModalScreen[CallResult | None]):
             self.notify(str(error), title="Next step", severity="error", markup=False)
             self.query_one("#call-next", Input).focus()
             return
-        self.dismiss(
+        self.submit(
             CallResult(
                 outcome=OUTCOMES[options.highlighted],
                 notes=self.query_one("#call-notes", Input).value,

@@ -13,7 +13,7 @@ from textual.content import Content
 from ..base.errors import UserError
 from ..marketing import segment_tree, segments
 from ..marketing.saved_segments import Saved
-from ..ui.display import plural
+from ..ui.display import plural, safe_text, visible
 from ..usecases.context import AppContext
 from .messages import Notice, SavedSegmentsListed, SegmentSaved
 from .picker import Picker
@@ -43,9 +43,13 @@ class SavedSegmentActions(ConditionActions):
             self.notify("Add a condition first (a, or t to type one)", severity="warning")
         return definition
 
-    def _need_saved(self, refusal: str) -> Saved | None:
+    def _need_saved(self, refusal: str, doing: str | None = None) -> Saved | None:
+        """The saved segment, if there is one and the user may do `doing` to it."""
         if self.saved is None:
             self.notify(refusal, severity="warning")
+        elif doing and (refused := self.desk.segments.refusal(self.saved, doing)):
+            self.notify(visible(refused), severity="warning", markup=False)
+            return None
         return self.saved
 
     def action_save(self) -> None:
@@ -53,7 +57,14 @@ class SavedSegmentActions(ConditionActions):
         if definition is None:
             return
         store = self.desk.segments.save
-        if self.saved is not None:
+        if self.saved is not None and self.desk.segments.refusal(self.saved, "change"):
+            # Someone else's: the changes are saved as a new segment instead.
+            self.notify(
+                f"“{visible(self.saved.name)}” is not yours to change: name your own copy",
+                severity="warning",
+                markup=False,
+            )
+        elif self.saved is not None:
             name = self.saved.name
             self._store("save", name, partial(store, name, definition, self.saved.id))
             return
@@ -65,12 +76,14 @@ class SavedSegmentActions(ConditionActions):
         )
 
     def action_rename(self) -> None:
-        saved = self._need_saved("This segment is not saved yet: s saves it")
+        saved = self._need_saved("This segment is not saved yet: s saves it", "rename")
         if saved is None:
             return
         rename = self.desk.segments.rename
         self.app.push_screen(
-            TextPrompt(Content.assemble("Rename ", (saved.name, "bold")), value=saved.name),
+            TextPrompt(
+                Content.assemble("Rename ", (visible(saved.name), "bold")), value=saved.name
+            ),
             lambda name: (
                 name is not None and self._store("rename", name, partial(rename, saved.id, name))
             ),
@@ -82,10 +95,10 @@ class SavedSegmentActions(ConditionActions):
             self._store("duplicate", "", partial(self.desk.segments.duplicate, saved.id))
 
     def action_delete_saved(self) -> None:
-        saved = self._need_saved("This segment is not saved")
+        saved = self._need_saved("This segment is not saved", "delete")
         if saved is None:
             return
-        choices = [(Text(f"Delete “{saved.name}”"), True), (Text("Keep it"), False)]
+        choices = [(Text(f"Delete “{visible(saved.name)}”"), True), (Text("Keep it"), False)]
         delete = partial(self.desk.segments.delete, saved.id)
 
         def chosen(yes: bool | None) -> None:
@@ -93,7 +106,7 @@ class SavedSegmentActions(ConditionActions):
                 self._store("delete", saved.name, delete)
 
         self.app.push_screen(
-            Picker[bool](f"Delete the saved segment “{saved.name}”?", choices), chosen
+            Picker[bool](f"Delete the saved segment “{visible(saved.name)}”?", choices), chosen
         )
 
     @work(thread=True, exit_on_error=False, group="segments-save")
@@ -110,10 +123,10 @@ class SavedSegmentActions(ConditionActions):
         message.stop()
         if message.saved is None:
             self.saved = None
-            self.notify(f"Deleted “{message.name}”", markup=False)
+            self.notify(f"Deleted “{visible(message.name)}”", markup=False)
         else:
             self.saved = message.saved
-            self.notify(f"{DONE[message.what]} “{message.saved.name}”", markup=False)
+            self.notify(f"{DONE[message.what]} “{visible(message.saved.name)}”", markup=False)
         self.show_title()
 
     def action_open_saved(self) -> None:
@@ -130,7 +143,12 @@ class SavedSegmentActions(ConditionActions):
             self.notify("No saved segments yet: s saves this one", severity="warning")
             return
         choices = [
-            (Text.assemble((s.name, "bold"), "  ", (s.text, "dim"), no_wrap=True, end=""), s)
+            (
+                Text.assemble(
+                    safe_text(s.name, "bold"), "  ", safe_text(s.text, "dim"), no_wrap=True, end=""
+                ),
+                s,
+            )
             for s in message.found
         ]
 

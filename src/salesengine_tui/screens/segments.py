@@ -25,16 +25,17 @@ from textual.widgets import Input, Static
 
 from ..marketing import segment_tree, segments
 from ..marketing.segment_tree import Group, Path
-from ..ui.display import plural
+from ..ui.display import editable, plural, visible
 from ..usecases.context import AppContext
 from ..usecases.segments import LiveCount
 from ..widgets.condition_rows import ConditionRows
 from ..widgets.segment_results import SegmentResults
+from .base import describe_error
 from .blast import BlastScreen
 from .commands import PaletteCommand, from_keys
 from .debounce import Debounce
 from .keys import bindings
-from .messages import SegmentCounted, SegmentsLoaded
+from .messages import SegmentCounted, SegmentCountFailed, SegmentsLoaded
 from .saved_segment_actions import SavedSegmentActions
 from .sections import SEGMENTS
 
@@ -97,7 +98,9 @@ class SegmentsScreen(SavedSegmentActions):
     def changed(self, root: Group, focus: Path | None = None) -> None:
         self.condition_rows.show(root, focus)
         definition = self.definition
-        self.text_synced = segments.to_text(definition) if definition else ""
+        # The text box is editable: hidden characters from data are left out of it (not stand-ins
+        # that would be parsed back as part of a value).
+        self.text_synced = editable(segments.to_text(definition)) if definition else ""
         text_box = self.query_one("#segment-text", Input)
         if text_box.value != self.text_synced:
             text_box.value = self.text_synced
@@ -127,7 +130,8 @@ class SegmentsScreen(SavedSegmentActions):
             # Under the text box, at the place: the builder keeps the last good segment.
             # No-break spaces: a wrapped line's leading spaces would be trimmed away.
             caret = "\u00a0" * (len("Segment ") + 1 + error.position) + "^\n"
-            error_line.update(Content.assemble((caret, "bold"), (str(error), "bold $text-error")))
+            shown = visible(str(error))
+            error_line.update(Content.assemble((caret, "bold"), (shown, "bold $text-error")))
             return
         error_line.update("")
         self.text_synced = value
@@ -176,7 +180,12 @@ class SegmentsScreen(SavedSegmentActions):
     @work(thread=True, exclusive=True, exit_on_error=False, group="segment-count")
     def _count(self, generation: int, definition: segments.Definition) -> None:
         started = perf_counter()
-        counted = self.live_count.count(definition)
+        try:
+            counted = self.live_count.count(definition)
+        except Exception as error:  # shown in place of the count: no stale figures stay up
+            self.log.error("segment count failed", error)
+            self.deliver(SegmentCountFailed(generation, describe_error(error, self.ctx)))
+            return
         if counted is None:
             return  # a newer edit took over
         elapsed = perf_counter() - started
@@ -189,6 +198,15 @@ class SegmentsScreen(SavedSegmentActions):
             return
         self.total = message.total
         self.results.show_count(message.total, message.members, message.elapsed)
+        self.show_title()
+
+    @on(SegmentCountFailed)
+    def _count_failed(self, message: SegmentCountFailed) -> None:
+        message.stop()
+        if message.generation != self.generation:
+            return
+        self.total = None
+        self.results.show_failed(message.error)
         self.show_title()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="segments-load")

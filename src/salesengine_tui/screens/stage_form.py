@@ -1,5 +1,6 @@
 """A stage's settings in one form: name, probability, rotting days, follow-up rule. Each field
-is checked by the same parser the domain uses, and the cursor goes to the wrong one."""
+is checked by the same parser the domain uses, and the cursor goes to the wrong one. The form
+closes once saved; if the save fails it stays as typed and says why."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from ..base.errors import UserError
 from ..deals import pipeline_admin
+from ..ui.display import editable, visible
 from .keys import bindings
+from .saving_form import SavingForm
 
 
-class StageForm(ModalScreen[dict[str, str] | None]):
+class StageForm(SavingForm[dict[str, str]]):
     CSS_PATH = "modal.tcss"
+    ERROR_ID = "prompt-error"
     BINDINGS: ClassVar[list[BindingType]] = bindings(
         [
             ("escape", "dismiss", "Cancel", "stage.cancel", "Close without saving"),
@@ -34,20 +37,24 @@ class StageForm(ModalScreen[dict[str, str] | None]):
         ("follow_up_after_days", "Follow up after (days without activity)", "blank: no rule"),
     )
 
-    def __init__(self, stage: pipeline_admin.StageSettings) -> None:
-        super().__init__()
+    def __init__(
+        self, stage: pipeline_admin.StageSettings, save: Callable[[dict[str, str]], object]
+    ) -> None:
+        super().__init__(save)
         self.stage = stage
 
     def compose(self) -> ComposeResult:
         s = self.stage
         values = {
-            "name": s.name,
+            "name": editable(s.name),  # editable: hidden characters left out
             "probability": str(s.probability),
             "rotting_days": str(s.rotting_days or ""),
             "follow_up_after_days": str(s.follow_up_after_days or ""),
         }
         with Vertical(classes="modal-box"):
-            yield Static(Content.assemble(("Edit stage ", "bold"), s.name), classes="modal-title")
+            yield Static(
+                Content.assemble(("Edit stage ", "bold"), visible(s.name)), classes="modal-title"
+            )
             for key, label, placeholder in self.FIELDS:
                 yield Label(label)
                 yield Input(values[key], placeholder=placeholder, id=f"stage-{key}", max_length=60)
@@ -83,7 +90,7 @@ class StageForm(ModalScreen[dict[str, str] | None]):
             try:
                 check()
             except UserError as error:
-                self.query_one("#prompt-error", Static).update(Content(str(error)))
+                self.query_one("#prompt-error", Static).update(Content(visible(str(error))))
                 self.query_one(f"#stage-{key}", Input).focus()
                 return
-        self.dismiss(v)
+        self.submit(v)

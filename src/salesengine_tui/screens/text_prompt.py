@@ -1,5 +1,7 @@
 """A one-line question: a name for a segment, or the recipient count typed to confirm a send.
-`check` returns what is wrong with the answer (shown, the dialog stays) or None to accept."""
+`check` returns what is wrong with the answer (shown, the dialog stays) or None to accept.
+Data in the title is shown, never obeyed; a `value` from data is loaded `editable` (its hidden
+characters removed: what the box shows is what is saved)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from ..ui.display import editable, visible
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -31,8 +35,12 @@ class TextPrompt(ModalScreen[str | None]):
         check: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__()
-        self.title_content = title if isinstance(title, Content) else Content(title)
-        self.value, self.placeholder, self.hint = value, placeholder, hint
+        if not isinstance(title, Content):
+            title = Content(visible(title))
+        elif not title.plain.isprintable():  # a caller's slip: its styles give way to safety
+            title = Content(visible(title.plain))
+        self.title_content = title
+        self.value, self.placeholder, self.hint = editable(value), placeholder, hint
         self.check = check
 
     def compose(self) -> ComposeResult:
@@ -48,6 +56,6 @@ class TextPrompt(ModalScreen[str | None]):
     def _submit(self, event: Input.Submitted) -> None:
         problem = self.check(event.value) if self.check else None
         if problem:
-            self.query_one("#prompt-error", Static).update(Content(problem))
+            self.query_one("#prompt-error", Static).update(Content(visible(problem)))
             return
         self.dismiss(event.value)

@@ -1,45 +1,61 @@
 """Turning data into what a person reads: safe text, money, dates in the business time zone.
 
 No Textual here (the jobs runner and the CLI format with it too). Every value that comes from
-the database goes through `safe_text` before it reaches a widget: a `Text` is never parsed as
-markup, so a customer called `[@click=app.quit]Acme` stays a name, and control characters are
-shown as visible symbols instead of reaching the terminal.
+the database reaches the terminal through `visible` (directly, or as `safe_text`, `safe_lines`,
+`visible_lines`, `shown_text`): a `Text` is never parsed as markup, so a customer called
+`[@click=app.quit]Acme` stays a name, and no control character, bidi control or zero-width
+character from data reaches the terminal: each is shown as a visible stand-in (`\x1b` -> `␛`,
+`\u202e` -> `\\u202e`). Text loaded into an editable box is `editable` instead: the hidden
+characters are removed, so what is shown is what will be saved.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
+
+from ..base.validation import printable, without_hidden
 
 EMPTY = "—"
 Justify = Literal["left", "center", "right"]
 
-# Bidi overrides and isolates reorder the text around them ("Trojan Source"): show, don't obey.
-_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _visible_char(char: str) -> str:
-    code = ord(char)
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Unicode "control pictures": \x1b -> ␛, \n -> ␊
-    if code == 0x7F:
-        return "\u2421"  # ␡
-    if char in _BIDI_CONTROLS or unicodedata.category(char) == "Cc":
-        return f"\\u{code:04x}"  # C1 controls (e.g. \x9b, a one-byte CSI) and bidi marks
-    return char
-
 
 def visible(value: str) -> str:
-    """`value` with every control character replaced by a visible stand-in."""
-    if value.isprintable():  # fast path: most names and notes
-        return value
-    return "".join(_visible_char(char) for char in value)
+    """`value` with every hidden character (controls, bidi, zero-width: the one list in
+    `base.validation`) replaced by a visible stand-in: the one path from data to the terminal."""
+    return printable(value)
+
+
+def visible_lines(value: str) -> str:
+    """Like `visible`, for text with lines (notes, an email body, a message): newlines kept,
+    tabs as four spaces, every other hidden character made visible."""
+    return "\n".join(visible(line.replace("\t", "    ")) for line in value.split("\n"))
+
+
+def editable(value: str, *, lines: bool = False) -> str:
+    """`value` without the characters `visible` would replace (with `lines`, newlines and tabs
+    stay): for data loaded into an editable box, where a stand-in would be saved back."""
+    return without_hidden(value, keep="\n\t" if lines else "")
+
+
+def shown_text(text: Text) -> Text:
+    """`text` (built by us, with styles) with any hidden character in it made visible, its
+    styles kept: for boxes that show labels others built (pickers, option lists)."""
+    plain = text.plain
+    if plain.isprintable():
+        return text
+    cuts = sorted({edge for span in text.spans for edge in (span.start, span.end)})
+    out = Text(style=text.style, justify=text.justify, no_wrap=text.no_wrap, end=text.end,
+               overflow=text.overflow)  # fmt: skip
+    for piece in text.divide(cuts):
+        shown = visible(piece.plain)
+        out.append_text(Text(shown, spans=[Span(0, len(shown), s.style) for s in piece.spans]))
+    return out
 
 
 def safe_text(
@@ -59,11 +75,8 @@ def safe_text(
 
 
 def safe_lines(value: str) -> Text:
-    """Like `safe_text`, for text with lines (an email body): newlines and tabs kept, every
-    other control character made visible, never markup."""
-    return Text(
-        "\n".join(visible(line.replace("\t", "    ")) for line in value.split("\n")), end=""
-    )
+    """Like `safe_text`, for text with lines (an email body): see `visible_lines`."""
+    return Text(visible_lines(value), end="")
 
 
 def money(amount: Decimal | int | float | None) -> str:

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..access import permissions
 from ..activity import feed
 from ..customers import profile, tickets
 from ..db.models import InteractionDirection, InteractionType, Ticket
@@ -89,6 +90,7 @@ class Customers(UseCases):
 
     def close_ticket(self, number: int, resolution: str) -> Ticket:
         """Close ticket `number` as the operations side does ("Equipment End of Life" feeds
-        the upsell sync)."""
+        the upsell sync): technicians and managers."""
+        permissions.require(self.actor, permissions.Action.close_tickets)
         with self.write() as session:
             return tickets.close(session, number, resolution=resolution, now=self.now())

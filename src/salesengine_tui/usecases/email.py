@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from sqlalchemy import Engine
 
 from ..base.clock import Clock
+from ..base.logfmt import quote
 from ..base.settings import Settings
-from ..email import outbox, sender
+from ..email import leases, outbox, sender
 from ..email.providers import Provider
 from ..email.sender import DrainReport
 from .base import UseCases
 from .context import AppContext
+
+log = logging.getLogger("salesengine.email")
 
 
 class Email(UseCases):
@@ -37,7 +41,7 @@ class Email(UseCases):
         self, provider: Provider, max_batches: int | None, should_stop: Callable[[], bool]
     ) -> DrainReport:
         # Every step is its own transaction: a claim is committed before the provider is
-        # called, and each answer is recorded as soon as it comes.
+        # called, and each request's answer is recorded as soon as it comes.
         report = DrainReport()
         with self.write() as session:
             report.recovered = sender.recover(session, self.ctx.settings, now=self.now())
@@ -48,19 +52,86 @@ class Email(UseCases):
             if not rows:
                 break
             batches += 1
-            with self.write() as session:
-                rows = sender.skip_blocked(session, rows, report)
-            if not rows:
-                continue
-            delivery = sender.deliver(provider, self.ctx.settings, rows)
-            with self.write() as session:
-                stop = sender.record(
-                    session, delivery, report, provider=provider.name, now=self.now()
-                )
+            stop = self._send_batch(provider, rows, report, should_stop)
             if stop:
                 report.stopped = stop
                 break
         return report
+
+    def _send_batch(
+        self,
+        provider: Provider,
+        rows: list[outbox.Claimed],
+        report: DrainReport,
+        should_stop: Callable[[], bool],
+    ) -> str | None:
+        """One claimed batch, request by request: each answer is recorded, and the lease of
+        the rows still held renewed, before the next request goes out. Whatever is raised on
+        the way, no row stays claimed. Returns why sending must stop."""
+        settings = self.ctx.settings
+        held = {row.id: row for row in rows}  # claimed, and the provider's answer not recorded
+        answered: list[outbox.Claimed] = []  # the request whose answer is being recorded
+        deliveries = None
+        try:
+            with self.write() as session:
+                rows = sender.skip_blocked(session, rows, report)
+            held = {row.id: row for row in rows}
+            deliveries = sender.deliver(provider, settings, rows)
+            for delivery in deliveries:
+                answered = delivery.rows
+                for row in answered:
+                    del held[row.id]
+                rest = list(held.values())
+                ending = delivery.ends_batch or bool(rest and should_stop())
+                with self.write() as session:
+                    now = self.now()
+                    stop = sender.record(
+                        session,
+                        delivery,
+                        report,
+                        settings=settings,
+                        provider=provider.name,
+                        now=now,
+                    )
+                    if ending:  # the rest is not sent now: put back, as the answer says
+                        ends = delivery if delivery.ends_batch else None
+                        sender.put_back(session, ends, rest, report, settings=settings, now=now)
+                    else:
+                        leases.renew(session, rest, now=now)
+                answered = []
+                if ending or not held:
+                    return stop
+            return None
+        except BaseException as exc:
+            self._let_go(answered, list(held.values()), exc)
+            raise
+        finally:
+            if deliveries is not None:
+                deliveries.close()
+
+    def _let_go(
+        self, answered: list[outbox.Claimed], untried: list[outbox.Claimed], exc: BaseException
+    ) -> None:
+        """A drain that fails releases its claim: the request whose answer could not be
+        recorded fails (it may have gone), the rest waits for a retry. If even that cannot be
+        written (the database is gone), the lease gives the rows back later."""
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            with self.write() as session:
+                outbox.mark_failed(
+                    session,
+                    answered,
+                    f"the provider answered but the answer could not be recorded ({error}); "
+                    "not retried, so nobody gets it twice",
+                )
+                leases.retry_later(
+                    session, untried, f"not sent: the sender failed ({error})", now=self.now()
+                )
+        except Exception as again:
+            log.error(
+                "event=fault job=outbox error=%s released=false",
+                quote(f"{type(again).__name__}: {again}"),
+            )
 
     def unsubscribe(self, address: str) -> int:
         """Opt every customer with this address out of email; returns how many."""

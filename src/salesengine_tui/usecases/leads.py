@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+from ..access import permissions
 from ..customers import lead_csv, leads
 from ..customers.profile import clean_contact
 from ..db.models import CustomerStatus
@@ -109,8 +110,12 @@ class Leads(UseCases):
         dry_run: bool = False,
         progress: lead_csv.Progress | None = None,
     ) -> lead_csv.ImportReport:
-        """All good rows in one transaction; a dry run checks the file and writes nothing."""
+        """All good rows in one transaction; a dry run runs the import's every check (the
+        database's too) and writes nothing.
+        The acting user adds the leads; `owner_login` must be one they may give leads to."""
+        actor = self.actor
         with self.read() if dry_run else self.write() as session:
+            permissions.require_lead_owner(session, actor, owner_login)
             return lead_csv.import_leads(
                 session,
                 path,
@@ -119,6 +124,7 @@ class Leads(UseCases):
                 owner_login=owner_login,
                 dry_run=dry_run,
                 progress=progress,
+                max_bytes=self.ctx.settings.leads_import_max_mb * 1_000_000,
             )
 
     def export_csv(self, out: TextIO, *, status: CustomerStatus | None = None) -> int:

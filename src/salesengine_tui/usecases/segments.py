@@ -8,6 +8,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import DBAPIError
 
+from ..access import permissions
 from ..customers import lead_csv
 from ..customers.status import StatusSourceBreakdown, status_source_breakdown
 from ..db.cancel import QueryCanceller, was_cancelled
@@ -71,9 +72,15 @@ class Segments(UseCases):
                 session, name, definition, actor=self.actor, now=self.now(), segment_id=segment_id
             )
 
+    def refusal(self, saved: Saved, doing: str) -> str | None:
+        """Why the acting user may not `doing` (rename, change, delete) `saved`, or None."""
+        return permissions.segment_refusal(self.actor, saved.owner_id, doing, owner=saved.owner)
+
     def rename(self, segment_id: uuid.UUID, name: str) -> Saved:
         with self.write() as session:
-            return saved_segments.rename(session, segment_id, name, now=self.now())
+            return saved_segments.rename(
+                session, segment_id, name, actor=self.actor, now=self.now()
+            )
 
     def duplicate(self, segment_id: uuid.UUID) -> Saved:
         with self.write() as session:
@@ -81,7 +88,7 @@ class Segments(UseCases):
 
     def delete(self, segment_id: uuid.UUID) -> None:
         with self.write() as session:
-            saved_segments.delete(session, segment_id)
+            saved_segments.delete(session, segment_id, actor=self.actor)
 
     # --- one segment by name or expression (the command line) -------------------------------
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
-from ..access import ssh_keys
+from ..access import permissions, ssh_keys
 from ..access.users import Actor, UserSummary, add_user, get_by_login, list_users
+from ..base.errors import NotFound
 from .base import UseCases
 
 
@@ -15,9 +17,18 @@ class Users(UseCases):
         with self.read() as session:
             return Actor.of(get_by_login(session, login))
 
-    def add(self, login: str, *, name: str, role: str, email: str | None = None) -> Actor:
-        """A new user (a taken login, a bad name, role or email is a UserError)."""
+    def add(
+        self, login: str, *, name: str, role: str, email: str | None = None, by: str | None = None
+    ) -> Actor:
+        """A new user (a taken login, a bad name, role or email is a UserError), added by the
+        desk's actor or, when it acts for nobody, by the user with login `by`: a manager, or
+        anyone while the database has no manager yet (the first one is made so)."""
         with self.write() as session:
+            acting = self.ctx.actor
+            if acting is None and by is not None:
+                with suppress(NotFound):  # no such user: allowed only while there is no manager
+                    acting = Actor.of(get_by_login(session, by))
+            permissions.require_user_admin(session, acting, by)
             return Actor.of(add_user(session, login, name=name, role=role, email=email))
 
     def people(self) -> list[UserSummary]:
@@ -35,7 +46,8 @@ class Users(UseCases):
         config: Path | None = None,
     ) -> tuple[ssh_keys.PublicKey, ssh_keys.AddOutcome]:
         """Let the public key in `keyfile` open the app as `login`, who must be an active user
-        of this database."""
+        of this database (a manager's action)."""
+        permissions.require(self.actor, permissions.Action.manage_users)
         with self.read() as session:
             return ssh_keys.add_for_user(
                 session, authorized_keys, keyfile, login, executable=executable, config=config

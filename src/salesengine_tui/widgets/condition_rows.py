@@ -9,6 +9,7 @@ from textual.widgets.option_list import Option
 
 from ..marketing import segment_tree, segments
 from ..marketing.segment_tree import Group, Path, Row
+from ..ui.display import visible
 
 
 class ConditionRows(OptionList):
@@ -48,4 +49,4 @@ def _label(row: Row) -> Text:
         word = "ALL" if row.item.join == "and" else "ANY"
         what = "Match" if not row.path else "└ match"
         return Text.assemble(indent, (f"{what} {word} of", "bold"), end="")
-    return Text.assemble(indent, ("• ", "dim"), segments.to_text(row.item), end="")
+    return Text.assemble(indent, ("• ", "dim"), visible(segments.to_text(row.item)), end="")

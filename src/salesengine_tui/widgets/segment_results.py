@@ -14,7 +14,7 @@ from textual.widgets import Static
 from ..customers.status import SourceCounts, StatusSourceBreakdown
 from ..marketing.blasts import BlastSummary
 from ..marketing.segments import Member
-from ..ui.display import local_datetime, number, plural, safe_text
+from ..ui.display import local_datetime, number, plural, safe_text, visible
 from .safe_table import Column, SafeTable
 
 COLUMNS = [
@@ -71,6 +71,14 @@ class SegmentResults(Vertical):
         preview.clear(columns=True)
         preview.set_columns(_fitted(PREVIEW_COLUMNS, [cells for _, cells in rows]))
         preview.replace_rows(rows)
+
+    def show_failed(self, error: str) -> None:
+        """The count failed: say why, and leave no members of an earlier count on show."""
+        line = self._count_line(
+            Content.assemble(("Could not count: ", "bold $text-error"), visible(error))
+        )
+        line.tooltip = None
+        self.query_one("#segment-preview", SafeTable).clear()
 
     def show_sources(
         self, breakdown: StatusSourceBreakdown, sent: list[BlastSummary], tz: ZoneInfo

@@ -114,6 +114,8 @@ class Segment(SQLModel, table=True):
     created_by: uuid.UUID | None = Field(
         default=None, sa_column=fk("users.id", ondelete="SET NULL")
     )
+    # Who may rename, change or delete it besides a manager (none: managers only).
+    owner_id: uuid.UUID | None = Field(default=None, sa_column=fk("users.id", ondelete="SET NULL"))
     created_at: datetime | None = Field(default=None, sa_column=timestamptz())
     updated_at: datetime | None = Field(default=None, sa_column=timestamptz())
 
