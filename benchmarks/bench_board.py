@@ -3,6 +3,8 @@ bare Textual app (one Static) measured in the same run.
 
 Each run is a new process (`board_probe.py`): start to first full paint, start to exit, peak
 RSS, and key press to repainted screen for cursor moves (j/k) and card moves (shift+arrows).
+From revision 0014 the data has expected close dates and tasks (each card shows its customer's
+soonest open task).
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ SELECT 'Customer ' || g, 'c' || g || '@example.com',
        now() - interval '90 days'
 FROM generate_series(1, :n) AS g;
 
--- Every estimate in an open stage of one pipeline, spread evenly, entered over 60 days.
+-- Every estimate in an open stage of one pipeline, spread evenly, entered over 60 days; from
+-- revision 0014, two in three with an expected close date, a month ago to five months on.
+CREATE TEMP VIEW bench_estimates AS
 WITH open_stages AS (
     SELECT s.id, row_number() OVER (ORDER BY s.position) - 1 AS k, count(*) OVER () AS n
     FROM deal_stages s JOIN deal_pipelines p ON p.id = s.pipeline_id
@@ -41,12 +45,34 @@ WITH open_stages AS (
 ), numbered AS (
     SELECT id, row_number() OVER () AS g FROM customers
 )
-INSERT INTO estimates (customer_id, title, amount, status, stage_id, stage_entered_at, owner_id)
-SELECT c.id, 'Heat pump system ' || c.g, 2000 + (c.g * 7919) % 20000, 'sent', st.id,
-       now() - ((c.g * 104729) % 86400) * interval '1 minute',
+SELECT c.id AS customer_id, 'Heat pump system ' || c.g AS title,
+       2000 + (c.g * 7919) % 20000 AS amount, 'sent'::estimate_status AS status,
+       st.id AS stage_id, now() - ((c.g * 104729) % 86400) * interval '1 minute' AS entered,
        (SELECT id FROM users
-        WHERE login = CASE WHEN c.g % 2 = 0 THEN 'bench.manager' ELSE 'bench.rep' END)
+        WHERE login = CASE WHEN c.g % 2 = 0 THEN 'bench.manager' ELSE 'bench.rep' END) AS owner,
+       CASE WHEN c.g % 3 <> 0 THEN current_date + ((c.g * 7919) % 180 - 30)::int END AS closes
 FROM numbered c JOIN open_stages st ON st.k = c.g % st.n;
+
+DO $fill$ BEGIN IF to_regclass('tasks') IS NULL THEN
+    INSERT INTO estimates (customer_id, title, amount, status, stage_id, stage_entered_at,
+                           owner_id)
+    SELECT customer_id, title, amount, status, stage_id, entered, owner FROM bench_estimates
+    ; ELSE
+    INSERT INTO estimates (customer_id, title, amount, status, stage_id, stage_entered_at,
+                           owner_id, expected_close_on)
+    SELECT customer_id, title, amount, status, stage_id, entered, owner, closes
+    FROM bench_estimates
+    -- Two customers in three have an open task (a card's next step), due from ten days ago
+    -- to twenty days on; every customer has a done one.
+    ; INSERT INTO tasks (customer_id, kind, title, due_at, all_day)
+    SELECT c.id, 'call', 'Call back', now() + (c.g % 30 - 10) * interval '1 day', c.g % 2 = 0
+    FROM (SELECT id, row_number() OVER () AS g FROM customers) c WHERE c.g % 3 <> 0
+    ; INSERT INTO tasks (customer_id, kind, title, due_at, all_day, done_at)
+    SELECT c.id, 'todo', 'Sent the quote', now() - interval '20 days', true,
+           now() - interval '19 days'
+    FROM customers c
+    ; END IF; END $fill$;
+DROP VIEW bench_estimates;
 ANALYZE;
 """
 

@@ -88,11 +88,15 @@ SELECT c.id, 'call', 'outbound', 'Talked about the quote',
        now() - ((row_number() OVER () * 7907) % (60 * 1440)) * interval '1 minute'
 FROM customers c;
 
-UPDATE customers c SET owner_id = (SELECT id FROM users WHERE login = 'bench.manager'),
-       next_step = 'Call back',
-       next_step_at = CASE WHEN n.g % 10 = 0 THEN now() + (n.g % 7 - 3) * interval '1 day' END
+UPDATE customers c SET owner_id = (SELECT id FROM users WHERE login = 'bench.manager')
 FROM (SELECT id, row_number() OVER () AS g FROM customers) n
 WHERE n.id = c.id AND n.g % 2 = 0;
+
+INSERT INTO tasks (customer_id, kind, title, due_at, all_day, assignee_id, created_by)
+SELECT n.id, 'call', 'Call back', now() + (n.g % 7 - 3) * interval '1 day', false, m.id, m.id
+FROM (SELECT id, row_number() OVER () AS g FROM customers) n
+CROSS JOIN (SELECT id FROM users WHERE login = 'bench.manager') m
+WHERE n.g % 10 = 0;
 ANALYZE;
 """
 
@@ -162,6 +166,7 @@ def figure_times(engine: Engine, login: str, repeat: int) -> dict[str, list[floa
         "funnel": lambda s: figures.funnel(s, pid, now=now),
         "weekly won (sparkline)": lambda s: figures.weekly_won(s, pid, now=now, tz=TZ),
         "rotting deals (top 20)": lambda s: figures.rotting_deals(s, pid, now=now, tz=TZ),
+        "forecast by expected close month": lambda s: figures.close_months(s, pid, now=now, tz=TZ),
         "my day (next steps, my rotting)": lambda s: figures.due_today(s, user, now=now, tz=TZ),
         "activity feed (50)": activity.recent_activity,
     }
@@ -176,6 +181,19 @@ def figure_times(engine: Engine, login: str, repeat: int) -> dict[str, list[floa
 
     load()
     times["load (all, side by side)"] = [timed(load) for _ in range(repeat)]
+
+    def load_by_month() -> None:  # `f`: the forecast by expected close month shown
+        figures.load(
+            lambda: Session(engine),
+            pipeline_id=pid,
+            user_id=user,
+            now=now,
+            tz=TZ,
+            by_close_month=True,
+        )
+
+    load_by_month()
+    times["load, forecast by close month shown"] = [timed(load_by_month) for _ in range(repeat)]
     return times
 
 

@@ -1,5 +1,7 @@
 """The jobs at scale: nurture over 100,000 open estimates of which 10,000 are due, and the
-upsell sync over 10,000 newly closed end-of-life tickets; time and statements per run."""
+upsell sync over 10,000 end-of-life tickets closed since its watermark (each customer a rep's,
+each unit of a kind won 3,000 times or so in the last year: owner, median value, the rep's
+notification); time and statements per run."""
 
 from __future__ import annotations
 
@@ -38,12 +40,30 @@ SELECT c.id, 'Heat pump ' || c.g, 9000, 'sent',
        CASE WHEN c.g <= :due THEN :now - interval '5 days' ELSE :now END,
        (SELECT id FROM users WHERE login = 'bench.rep')
 FROM numbered c;
+-- A unit of one of three kinds for each ticket's customer, who is the rep's.
 WITH numbered AS (SELECT id, row_number() OVER (ORDER BY name) AS g FROM customers)
-INSERT INTO tickets (customer_id, technician_id, status, summary, resolution, opened_at,
-                     closed_at)
-SELECT c.id, (SELECT id FROM users WHERE login = 'bench.tech'), 'closed', 'No cooling',
-       'Equipment End of Life', :now - interval '1 hour', :now
+INSERT INTO equipment (customer_id, kind, installed_on)
+SELECT c.id, (ARRAY['Heat pump', 'Furnace', 'AC unit'])[c.g % 3 + 1], DATE '2005-06-01'
 FROM numbered c WHERE c.g <= :tickets;
+UPDATE customers c SET owner_id = (SELECT id FROM users WHERE login = 'bench.rep')
+WHERE EXISTS (SELECT 1 FROM equipment q WHERE q.customer_id = c.id);
+-- A year of won deals on those units: what the new opportunities' medians come from.
+INSERT INTO estimates (customer_id, title, amount, status, equipment_id, stage_id,
+                       stage_entered_at, owner_id)
+SELECT q.customer_id, 'Won ' || q.kind, 6000 + (row_number() OVER (ORDER BY q.id) % 50) * 100,
+       'accepted', q.id,
+       (SELECT s.id FROM deal_stages s JOIN deal_pipelines p ON p.id = s.pipeline_id
+        WHERE p.name = 'Residential Replacements' AND s.is_won),
+       :now - make_interval(days => (row_number() OVER (ORDER BY q.id) % 360)::int),
+       (SELECT id FROM users WHERE login = 'bench.rep')
+FROM equipment q;
+-- The upsell loop was switched on the day before: these closures are news, not history.
+INSERT INTO automation_marks (name, at) VALUES ('upsell', :now - interval '1 day');
+INSERT INTO tickets (customer_id, equipment_id, technician_id, status, summary, resolution,
+                     opened_at, closed_at)
+SELECT q.customer_id, q.id, (SELECT id FROM users WHERE login = 'bench.tech'), 'closed',
+       'No cooling', 'Equipment End of Life', :now - interval '1 hour', :now
+FROM equipment q;
 ANALYZE
 """
 
@@ -86,6 +106,7 @@ def jobs(cluster: Cluster, options: Options) -> list[Result]:
     n_report, u_report = nurture_runs[0][2], upsell_runs[0][2]
     assert n_report.emails_queued == DUE, n_report
     assert u_report.opportunities == TICKETS, u_report
+    assert u_report.notifications == 2 * TICKETS, u_report  # the manager and the owner rep
     return [
         Result(
             "nurture: queue follow-ups",

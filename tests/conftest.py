@@ -1,5 +1,12 @@
 """Fixtures: one real PostgreSQL (the embedded wheel) per test session, a migrated template
-database, and a fresh clone of it for every test (CREATE DATABASE ... TEMPLATE is fast)."""
+database, and a fresh clone of it for every test (CREATE DATABASE ... TEMPLATE is fast).
+
+The suite runs on pytest-xdist workers (`-n auto` in pyproject's addopts; `-n0` runs it in one
+process). Each worker is its own session: its own server in its own temporary folder, so tests
+that change the server (pg_hba.conf, roles, terminated backends) stay as isolated as they were in
+one process. The snapshot plugin (syrupy 4.8, pinned by pytest-textual-snapshot) checks for
+unused snapshot files only in one process; the hooks at the end of this file do that check across
+the workers."""
 
 from __future__ import annotations
 
@@ -8,14 +15,17 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy.exc
 from factories import Desk, seed_desk
+from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlmodel import Session
+from syrupy.constants import SNAPSHOT_UNKNOWN_FOSSIL_KEY
 
 from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db import migrate
@@ -67,6 +77,22 @@ def _server_alive(cluster: ScratchCluster, doing: str) -> Iterator[None]:
         )
 
 
+# A test server's data is thrown away at the end of the run: it need not survive a crash of the
+# machine, so nothing waits for the disk. What a session sees (commits, locks, NOTIFY, what
+# another connection reads) is unchanged; DROP DATABASE, run after every test, no longer waits
+# on a flush to disk, and neither do commits.
+THROWAWAY_DURABILITY = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def _throwaway_durability(cluster: ScratchCluster) -> None:
+    with psycopg.connect(cluster.admin_uri, autocommit=True) as conn:
+        for name, value in THROWAWAY_DURABILITY.items():
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+        conn.execute("SELECT pg_reload_conf()")
+
+
 @pytest.fixture(scope="session")
 def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchCluster]:
     folder = tmp_path_factory.mktemp("pg")
@@ -80,6 +106,8 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchClus
             returncode=3,
         )
     try:
+        with _server_alive(cluster, "setting up the server"):
+            _throwaway_durability(cluster)
         with _server_alive(cluster, "migrating the template"):
             template_engine = make_engine(cluster.url(cluster.create(name=TEMPLATE)))
             migrate.upgrade(template_engine)
@@ -134,3 +162,104 @@ def desk(engine: Engine) -> Desk:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(FIXED_NOW)
+
+
+# --- snapshots across xdist workers ---------------------------------------------------------
+#
+# Alone, syrupy fails a run that leaves a snapshot file no test used (a renamed or deleted
+# snapshot test). On a worker it skips that check, since each worker runs only part of the
+# tests. Each worker sends what its report saw; the controller fails the run for a snapshot
+# that some worker found unused and that no worker used or set aside (a skipped test's, one
+# outside the tests asked for): what syrupy alone decides in one process.
+
+SNAPSHOTS_KEY = "salesengine_snapshots"
+_SEEN = pytest.StashKey[list[dict[str, Any]]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """`--snapshot-update` also deletes unused snapshots, which syrupy does only in one
+    process: such a run has no workers."""
+    if config.getoption("--snapshot-update", default=False) and getattr(
+        config.option, "numprocesses", None
+    ):
+        config.option.numprocesses = 0
+
+
+def _pairs(collections: Any) -> set[tuple[str, str]]:
+    return {(c.location, s.name) for c in collections for s in c}
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not installed
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Controller: a worker has finished; keep what its snapshot report saw."""
+    seen = getattr(node, "workeroutput", {}).get(SNAPSHOTS_KEY)
+    if seen is not None:
+        node.config.stash.setdefault(_SEEN, []).append(seen)
+
+
+def _unused_across_workers(seen: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    claimed = {tuple(p) for w in seen for p in w["used"] + w["aside"]}
+    # A worker that found a snapshot file and used none of it calls the whole file unknown
+    # (syrupy's SnapshotUnknownCollection): claimed when another worker used or set aside any
+    # snapshot in it.
+    claimed_files = {location for location, _ in claimed}
+    return sorted(
+        (location, name)
+        for location, name in {tuple(p) for w in seen for p in w["unused"]}
+        if (location, name) not in claimed
+        and not (name == SNAPSHOT_UNKNOWN_FOSSIL_KEY and location in claimed_files)
+    )
+
+
+@pytest.hookimpl(trylast=True)  # on a worker: after syrupy's own sessionfinish made its report
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # a worker: send what syrupy saw here
+        report = getattr(getattr(config, "_syrupy", None), "report", None)
+        if report is None:
+            return
+        discovered, used, unused = (
+            _pairs(report.discovered),
+            _pairs(report.used),
+            _pairs(report.unused),
+        )
+        workeroutput[SNAPSHOTS_KEY] = {
+            "used": sorted(used),
+            "unused": sorted(unused),
+            "aside": sorted(discovered - used - unused),
+            "counts": {
+                "passed": report.num_matched,
+                "failed": report.num_failed,
+                "written": report.num_created + report.num_updated,
+            },
+        }
+        return
+    seen = config.stash.get(_SEEN, None)
+    if not seen or config.getoption("--snapshot-warn-unused", default=False):
+        return
+    if _unused_across_workers(seen) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    seen = config.stash.get(_SEEN, None)
+    if not seen:
+        return
+    unused = _unused_across_workers(seen)
+    counts = {k: sum(w["counts"][k] for w in seen) for k in ("passed", "failed", "written")}
+    if not any(counts.values()) and not unused:
+        return
+    terminalreporter.write_sep("-", f"snapshot report summary ({len(seen)} workers)")
+    terminalreporter.write_line(
+        f"{counts['passed']} snapshots passed, {counts['failed']} failed, "
+        f"{counts['written']} written, {len(unused)} unused."
+    )
+    for location, name in unused:
+        terminalreporter.write_line(f"unused snapshot: {location} ({name})")
+    if unused and not config.getoption("--snapshot-warn-unused", default=False):
+        terminalreporter.write_line(
+            "Delete it, or let `pytest -n0 --snapshot-update` delete every unused one "
+            "(or pass --snapshot-warn-unused)."
+        )

@@ -16,6 +16,7 @@ from factories import (
     add_estimate,
     add_interaction,
     add_stage_move,
+    add_task,
     add_user,
     days_before,
     fixed_id,
@@ -28,6 +29,7 @@ from salesengine_tui.db.models import (
     CustomerStatus,
     CustomerStatusChange,
     InteractionType,
+    TaskKind,
     Ticket,
     TicketStatus,
     User,
@@ -139,15 +141,26 @@ def seed_dashboard(session: Session, desk: Desk) -> DashboardDesk:
             session, customer, res[stage], amount, owner=dana, entered_at=days_before(days), n=n
         )
         add_stage_move(session, estimate, res[stage], by=dana, at=days_before(days), n=n * 10)
-    # Dana's next steps: one later today (local time), one two days overdue.
+    # Dana's tasks: a call later today (local time), an email two days overdue.
     bill = session.merge(desk.customers["Bill Dauterive"])
-    bill.next_step, bill.next_step_at = (
+    add_task(
+        session,
+        bill,
         "Call about the install date",
-        FIXED_NOW + timedelta(hours=5),
+        due_at=FIXED_NOW + timedelta(hours=5),
+        assignee=dana,
+        n=1,
     )
     luanne = session.merge(desk.customers["Luanne Platter"])
-    luanne.next_step, luanne.next_step_at = "Send the financing forms", days_before(2)
-    session.add_all([bill, luanne])
+    add_task(
+        session,
+        luanne,
+        "Send the financing forms",
+        kind=TaskKind.email,
+        due_at=days_before(2),
+        assignee=dana,
+        n=2,
+    )
     # A technician's upsell flag, an automated email, a conversion.
     tech = add_user(session, "boomhauer", name="Jeff Boomhauer", role=UserRole.technician, n=3)
     session.add(

@@ -27,6 +27,8 @@ from salesengine_tui.db.models import (
     EstimateStageHistory,
     InteractionDirection,
     InteractionType,
+    Task,
+    TaskKind,
     User,
     UserRole,
 )
@@ -77,6 +79,8 @@ def add_customer(
     next_step_at: datetime | None = None,
     n: int | None = None,
 ) -> Customer:
+    """A customer; `next_step_at` gives it an open timed "Follow up" task due then (a call
+    for a lead), assigned to its owner: what a next step became (revision 0014)."""
     customer = Customer(
         name=name,
         status=status,
@@ -86,12 +90,60 @@ def add_customer(
         created_at=created_at or FIXED_NOW,
         updated_at=created_at or FIXED_NOW,
         last_interaction_at=last_interaction_at,
-        next_step_at=next_step_at,
         **({"id": fixed_id(n, 2)} if n is not None else {}),
     )
     session.add(customer)
     session.flush()
+    if next_step_at is not None:
+        add_task(
+            session,
+            customer,
+            "Follow up",
+            due_at=next_step_at,
+            all_day=False,
+            kind=TaskKind.call if status == CustomerStatus.lead else TaskKind.todo,
+            assignee=owner,
+        )
     return customer
+
+
+def add_task(
+    session: Session,
+    customer: Customer,
+    title: str,
+    *,
+    due_at: datetime,
+    all_day: bool = False,
+    kind: TaskKind = TaskKind.call,
+    assignee: User | None = None,
+    estimate: Estimate | None = None,
+    notes: str | None = None,
+    created_by: User | None = None,
+    done_at: datetime | None = None,
+    done_by: User | None = None,
+    n: int | None = None,
+) -> Task:
+    """A task as stored (no rules checked: tests set up the past too). For an all-day task
+    pass the start of its day in the business time zone as `due_at`."""
+    task = Task(
+        customer_id=customer.id,
+        estimate_id=estimate.id if estimate else None,
+        kind=kind,
+        title=title,
+        notes=notes,
+        due_at=due_at,
+        all_day=all_day,
+        assignee_id=assignee.id if assignee else None,
+        created_by=(created_by or assignee).id if (created_by or assignee) else None,
+        created_at=FIXED_NOW,
+        updated_at=FIXED_NOW,
+        done_at=done_at,
+        done_by=done_by.id if done_by else None,
+        **({"id": fixed_id(n, 6)} if n is not None else {}),
+    )
+    session.add(task)
+    session.flush()
+    return task
 
 
 def pipeline_by_name(session: Session, name: str) -> DealPipeline:
@@ -211,7 +263,7 @@ def seed_desk(session: Session) -> Desk:
     res = stages_of(session, "Residential Replacements")
     com = stages_of(session, "Commercial Contracts")
     people = [
-        # name, status, source, owner, created days ago, last contact days ago, next step in days
+        # name, status, source, owner, created days ago, last contact days ago, next task in days
         ("Hank Hill", CustomerStatus.lead, "Referral", sam, 1, None, 2),
         ("Peggy Hill", CustomerStatus.lead, "Google Ads", sam, 3, 1, None),
         ("Dale Gribble", CustomerStatus.lead, None, None, 10, None, None),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -13,6 +15,7 @@ from factories import (
     FIXED_NOW,
     add_customer,
     add_estimate,
+    add_task,
     add_user,
     days_before,
     pipeline_by_name,
@@ -33,7 +36,7 @@ from salesengine_tui.db.models import (
     EstimateStatus,
     UserRole,
 )
-from salesengine_tui.deals import board
+from salesengine_tui.deals import board, forecast
 
 N = 250  # more than two blocks of a column
 
@@ -291,3 +294,137 @@ def test_freshness_and_initials() -> None:
     assert board.initials("Cher") == "C"
     assert board.initials(None) == ""
     assert board.next_sort("name") == "days"
+
+
+# --- issue 15: next step from tasks, the closing-this-month and unassigned filters, the forecast
+# by expected close month ----------------------------------------------------------------------
+
+
+def test_a_cards_next_step_is_its_customers_soonest_open_task(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        ann = add_user(s, "ann", name="Ann Lee", role=UserRole.manager)
+        new = stages_of(s, "Residential Replacements")["New"]
+        busy = add_customer(s, "Busy Co")
+        idle = add_customer(s, "Idle Co")
+        deal = add_estimate(s, busy, new, 100, owner=ann)
+        bare = add_estimate(s, idle, new, 100, owner=ann)
+        # done tasks and later ones do not count; one for the deal is the customer's too
+        add_task(s, busy, "Done long ago", due_at=days_before(9), done_at=days_before(8))
+        add_task(s, busy, "Send the quote", due_at=FIXED_NOW + timedelta(days=3), estimate=deal)
+        add_task(s, busy, "Call back", due_at=FIXED_NOW + timedelta(days=1))
+        add_task(s, idle, "Done", due_at=days_before(1), done_at=days_before(1))
+        s.commit()
+        shown = board.get_card(s, deal.id)
+        assert (shown.next_task, shown.next_task_due) == (
+            "Call back",
+            FIXED_NOW + timedelta(days=1),
+        )
+        assert shown.has_next_step
+        none = board.get_card(s, bare.id)
+        assert (none.next_task, none.next_task_due, none.has_next_step) == (None, None, False)
+
+
+@pytest.fixture
+def dated(engine: Engine) -> dict[str, object]:
+    """Residential deals with expected close dates around November 2026 (the test clock's
+    month in Chicago), some unassigned, and a pipeline query for them."""
+    with Session(engine, expire_on_commit=False) as s:
+        ann = add_user(s, "ann", name="Ann Lee", role=UserRole.manager, n=1)
+        stages = stages_of(s, "Residential Replacements")
+        rows = [
+            # stage, amount, close date, owned
+            ("New", 1000, date(2026, 11, 1), True),
+            ("New", 2000, date(2026, 11, 30), False),
+            ("New", 4000, date(2026, 10, 31), True),  # overdue
+            ("Proposal Sent", 8000, date(2026, 11, 24), False),  # today
+            ("Proposal Sent", 16000, date(2026, 12, 1), True),
+            ("Negotiation", 32000, date(2027, 4, 15), False),  # 5 months on
+            ("Negotiation", 64000, date(2027, 5, 1), True),  # later
+            ("Negotiation", 500, None, False),  # no date
+            ("Won", 128000, date(2026, 11, 10), True),  # decided: no forecast
+        ]
+        for i, (stage, amount, close, owned) in enumerate(rows, 1):
+            customer = add_customer(s, f"Dated {i}", n=i)
+            estimate = add_estimate(
+                s, customer, stages[stage], amount, owner=ann if owned else None, n=i
+            )
+            estimate.expected_close_on = close
+        s.commit()
+        return {
+            "pipeline": pipeline_by_name(s, "Residential Replacements").id,
+            "ann": ann.id,
+            "stages": {name: st.id for name, st in stages.items()},
+        }
+
+
+def counts(session: Session, q: board.BoardQuery) -> dict[str, tuple[int, Decimal]]:
+    return {c.name: (c.count, c.total_value) for c in board.columns(session, q) if c.count}
+
+
+def test_closing_this_month_and_unassigned_filter_cards_and_totals(session: Session, dated) -> None:
+    everything = board.BoardQuery(pipeline_id=dated["pipeline"])
+    assert sum(n for n, _ in counts(session, everything).values()) == 9
+    closing = replace(everything, closing_in=date(2026, 11, 1))
+    assert counts(session, closing) == {
+        "New": (2, Decimal("3000.00")),
+        "Proposal Sent": (1, Decimal("8000.00")),
+        "Won": (1, Decimal("128000.00")),
+    }
+    assert closing.filtered and not everything.filtered
+    unassigned = replace(everything, unassigned=True)
+    assert unassigned.owners == "unassigned"
+    assert counts(session, unassigned) == {
+        "New": (1, Decimal("2000.00")),
+        "Proposal Sent": (1, Decimal("8000.00")),
+        "Negotiation": (2, Decimal("32500.00")),
+    }
+    both = replace(closing, unassigned=True)
+    assert counts(session, both) == {
+        "New": (1, Decimal("2000.00")),
+        "Proposal Sent": (1, Decimal("8000.00")),
+    }
+    # the cards agree with the totals, and a card's place is counted under the same filter
+    cards = board.page(session, dated["stages"]["New"], both)
+    assert [c.amount for c in cards] == [Decimal("2000.00")]
+    assert cards[0].expected_close_on == date(2026, 11, 30)
+    assert board.position(session, cards[0], both) == 0
+    mine = replace(everything, owner_id=dated["ann"])
+    assert mine.owners == "mine"
+    assert sum(n for n, _ in counts(session, mine).values()) == 5
+
+
+def test_forecast_by_close_month_matches_a_hand_count(session: Session, dated) -> None:
+    months = forecast.close_months(
+        session, dated["pipeline"], now=FIXED_NOW, tz=ZoneInfo("America/Chicago")
+    )
+    shown = [
+        (m.bucket.value, m.month.isoformat() if m.month else None, m.count, m.value, m.weighted)
+        for m in months
+    ]
+    # probabilities: New 10%, Proposal Sent 50%, Negotiation 75% (the default pipeline)
+    assert shown == [
+        ("overdue", None, 2, Decimal("5000.00"), Decimal("500.00")),  # Oct 31, Nov 1
+        ("month", "2026-11-01", 2, Decimal("10000.00"), Decimal("4200.00")),  # today on
+        ("month", "2026-12-01", 1, Decimal("16000.00"), Decimal("8000.00")),
+        ("month", "2027-01-01", 0, Decimal(0), Decimal(0)),
+        ("month", "2027-02-01", 0, Decimal(0), Decimal(0)),
+        ("month", "2027-03-01", 0, Decimal(0), Decimal(0)),
+        ("month", "2027-04-01", 1, Decimal("32000.00"), Decimal("24000.00")),
+        ("later", None, 1, Decimal("64000.00"), Decimal("48000.00")),
+        ("undated", None, 1, Decimal("500.00"), Decimal("375.00")),
+    ]
+    # the buckets add up to the open stages' figures
+    stages = forecast.stage_figures(
+        session, dated["pipeline"], now=FIXED_NOW, tz=ZoneInfo("America/Chicago")
+    )
+    assert sum(m.count for m in months) == sum(s.count for s in stages) == 8
+    assert sum(m.weighted for m in months) == sum(s.weighted for s in stages)
+    # the month turns in the business time zone: 03:00 UTC on Dec 1 is still November there
+    late = forecast.close_months(
+        session,
+        dated["pipeline"],
+        now=datetime(2026, 12, 1, 3, 0, tzinfo=UTC),
+        tz=ZoneInfo("America/Chicago"),
+    )
+    assert late[1].month == date(2026, 11, 1) and late[1].count == 1  # only Nov 30 left
+    assert late[0].count == 3  # Oct 31, Nov 1 and Nov 24 are now overdue

@@ -23,8 +23,8 @@ from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import Estimate, EstimateStageHistory, UserRole
 from salesengine_tui.deals import board
-from salesengine_tui.screens.card_detail import CardDetailScreen
 from salesengine_tui.screens.customer import CustomerScreen
+from salesengine_tui.screens.deal import DealScreen
 from salesengine_tui.screens.lost_reason import LostReasonScreen
 from salesengine_tui.screens.stage_picker import StagePicker
 from salesengine_tui.widgets.board_column import BoardColumn
@@ -193,11 +193,12 @@ async def test_enter_opens_the_customer_and_d_the_estimate(
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
-        assert isinstance(app.screen, CardDetailScreen)
-        assert app.screen.detail.card.customer_name == "Peggy Hill"
+        assert isinstance(app.screen, DealScreen)  # the deal screen replaced the card detail
+        assert app.screen.read is not None
+        assert app.screen.read.deal.customer_name == "Peggy Hill"
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, CardDetailScreen)
+        assert not isinstance(app.screen, DealScreen)
 
 
 async def test_filter_mine_sort_and_escape(engine: Engine, clock: FixedClock, desk: Desk) -> None:

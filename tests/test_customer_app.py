@@ -1,22 +1,29 @@
 """The customer profile through Pilot: opened from the inbox, contact edits with validation and
-an optimistic lock, logging an interaction; and the timeline over thousands of entries."""
+an optimistic lock, logging an interaction, its open tasks (`t` adds, `x` completes, `c`
+calls); and the timeline over thousands of entries."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
-from factories import FIXED_NOW, Desk, add_interaction, app_context
+from factories import FIXED_NOW, Desk, add_interaction, add_task, app_context
 from pilot_helpers import settle
+from rich.console import Console
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 from test_leads_app import customer
+from textual.widgets import Static
 
 from salesengine_tui.activity import feed as activity
 from salesengine_tui.app import SalesEngineApp
 from salesengine_tui.base.clock import FixedClock
-from salesengine_tui.db.models import CustomerInteraction
+from salesengine_tui.db.models import CustomerInteraction, Task, TaskKind
 from salesengine_tui.screens.contact_form import ContactForm
 from salesengine_tui.screens.customer import CustomerScreen
+from salesengine_tui.screens.picker import Picker
+from salesengine_tui.screens.quick_call import QuickCallScreen
+from salesengine_tui.screens.task_form import TaskForm
 from salesengine_tui.widgets.timeline_list import TimelineList
 
 SIZE = (120, 40)
@@ -170,3 +177,95 @@ async def test_o_toggles_email_opt_out(engine: Engine, clock: FixedClock, desk: 
         await pilot.press("o")
         await settle(pilot)
     assert customer(engine, "Hank Hill").email_opt_out is False
+
+
+def shown(static: Static) -> str:
+    """What a Static holding a Rich table shows, as text (80 columns)."""
+    console = Console(width=80, file=io.StringIO(), record=True)
+    console.print(static.content)
+    return console.export_text()
+
+
+def seed_hank_tasks(engine: Engine, desk: Desk) -> None:
+    """Hank Hill (seeded with Sam's "Follow up" call, Thu 09:00): an overdue to-do of Dana's
+    with a hostile title, and six more upcoming calls of Sam's (eight open in all)."""
+    with Session(engine) as s:
+        hank, sam, dana = (
+            s.merge(x) for x in (desk.customers["Hank Hill"], desk.rep, desk.manager)
+        )
+        add_task(s, hank, "[@click=app.quit]Quote\x1b[2J", due_at=FIXED_NOW - timedelta(days=3),
+                 all_day=True, kind=TaskKind.todo, assignee=dana)  # fmt: skip
+        for i in range(6):
+            add_task(s, hank, f"Later call {i}", due_at=FIXED_NOW + timedelta(days=10 + i),
+                     assignee=sam)  # fmt: skip
+        s.commit()
+
+
+async def test_profile_lists_open_tasks_and_x_completes_one(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    seed_hank_tasks(engine, desk)
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_hank(app, pilot)
+        profile = app.screen.profile
+        assert profile.open_task_count == 8 and len(profile.open_tasks) == 5
+        records = shown(app.screen.query_one("#customer-records"))
+        assert "Open tasks (8)" in records and "… and 3 more" in records
+        assert "[@click=app.quit]Quote␛[2J" in records and "3d overdue" in records
+        contact = shown(app.screen.query_one("#customer-contact"))
+        assert "Next task" in contact and "3d overdue" in contact
+        await pilot.press("x")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, Picker)
+        labels = [str(label) for label, _ in picker.choices]
+        assert "[@click=app.quit]Quote" in labels[0] and "Follow up" in labels[1]
+        await pilot.press("down", "enter")  # the follow-up
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen)
+        assert app.screen.profile.open_task_count == 7
+        toasts = [n.message for n in app._notifications]
+        assert any("Done: call: Follow up" in t for t in toasts), toasts
+    with Session(engine) as s:
+        done = s.exec(select(Task).where(Task.title == "Follow up")).scalars().one()
+    assert (done.done_at, done.done_by) == (FIXED_NOW, desk.manager.id)
+
+
+async def test_profile_t_adds_a_task_and_c_calls(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_hank(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, TaskForm)
+        assert form.focused.id == "task-title"  # the customer is known: the title first
+        assert "Hank Hill" in str(form.query_one("#task-heading").render())
+        await pilot.press(*"Site visit for the quote", "enter", *"+7 10am")
+        await pilot.press("tab", "s", "enter")  # kind: site visit; enter saves
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen)
+        assert app.screen.profile.open_task_count == 2
+        await pilot.press("c")
+        await settle(pilot)
+        call = app.screen
+        assert isinstance(call, QuickCallScreen)
+        assert call.chosen_task is None  # nothing due today: for no task, unless chosen
+        await pilot.press("t")  # the soonest: the follow-up call
+        assert call.chosen_task.title == "Follow up"
+        await pilot.press("1", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen)
+        assert {t.title for t in app.screen.profile.open_tasks} == {
+            "Site visit for the quote",
+            "Follow up",  # the next one the call scheduled (connected: follow up in two days)
+        }
+        assert app.screen.timeline.count == 2  # the call is on the timeline
+    with Session(engine) as s:
+        visit = s.exec(select(Task).where(Task.title == "Site visit for the quote")).scalars().one()
+        followups = s.exec(select(Task).where(Task.title == "Follow up")).scalars().all()
+    assert (visit.kind, visit.all_day, visit.assignee_id) == ("site_visit", False, desk.rep.id)
+    assert sorted(f.done_at is None for f in followups) == [False, True]

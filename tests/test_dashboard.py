@@ -19,6 +19,7 @@ from factories import (
     add_estimate,
     add_interaction,
     add_stage_move,
+    add_task,
     app_context,
     days_before,
     seed_desk,
@@ -41,6 +42,8 @@ from salesengine_tui.deals import figures as figures
 from salesengine_tui.deals.pipelines import list_pipelines
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.dashboard import CustomerList, DashboardScreen
+from salesengine_tui.tasks import queries as tasks_queries
+from salesengine_tui.tasks.model import Bucket
 from salesengine_tui.widgets.board_column import BoardColumn
 from salesengine_tui.widgets.charts import (
     BarTable,
@@ -231,34 +234,55 @@ def test_rotting_counts_calendar_days_in_the_business_time_zone(engine: Engine, 
     ]
 
 
-def test_due_today_lists_my_next_steps_then_my_rotting_deals(
+def test_due_today_lists_my_tasks_then_my_rotting_deals(
     session: Session, dash: DashboardDesk
 ) -> None:
     due = figures.due_today(session, dash.desk.manager.id, now=FIXED_NOW, tz=TZ)
-    assert [(i.kind.value, i.customer_name, i.overdue_days) for i in due.items] == [
-        ("next_step", "Luanne Platter", 2),
-        ("next_step", "Bill Dauterive", 0),
-        ("rotting", "Lucky Kleinschmidt", 7),
-        ("rotting", "Strickland Propane", 6),
-        ("rotting", "Chane Wassanasong", 2),
+    assert [(i.kind.value, i.customer_name, i.overdue_days, i.overdue) for i in due.items] == [
+        ("task", "Luanne Platter", 2, True),
+        ("task", "Bill Dauterive", 0, False),
+        ("rotting", "Lucky Kleinschmidt", 7, False),
+        ("rotting", "Strickland Propane", 6, False),
+        ("rotting", "Chane Wassanasong", 2, False),
     ]
-    assert (due.next_steps, due.rotting) == (2, 3)
+    assert (due.tasks, due.overdue, due.due_today, due.rotting) == (2, 1, 1, 3)
+    assert [i.due_today for i in due.items[:2]] == [False, True]
+    assert due.items[1].task is not None and due.items[1].task.title == (
+        "Call about the install date"
+    )
     expected = session.execute(
         text(
             """
-            SELECT count(*) FROM customers c JOIN users u ON u.id = c.owner_id
-            WHERE u.login = 'dana'
-              AND (c.next_step_at AT TIME ZONE 'America/Chicago')::date <= date '2026-11-24'
+            SELECT count(*) FROM tasks t JOIN users u ON u.id = t.assignee_id
+            WHERE u.login = 'dana' AND t.done_at IS NULL
+              AND (t.due_at AT TIME ZONE 'America/Chicago')::date <= date '2026-11-24'
             """
         )
     ).scalar_one()
-    assert due.next_steps == expected
-    # Sam owns Hank (next step in two days) and no estimates: nothing due
+    assert due.tasks == expected
+    # Sam has Hank's follow-up (in two days) and no estimates: nothing due
     sam = figures.due_today(session, dash.desk.rep.id, now=FIXED_NOW, tz=TZ)
-    assert (sam.items, sam.next_steps, sam.rotting) == ([], 0, 0)
+    assert (sam.items, sam.tasks, sam.rotting) == ([], 0, 0)
     # the limit cuts the lists, not the totals
     one = figures.due_today(session, dash.desk.manager.id, now=FIXED_NOW, tz=TZ, limit=1)
-    assert len(one.items) == 2 and (one.next_steps, one.rotting) == (2, 3)
+    assert len(one.items) == 2 and (one.tasks, one.rotting) == (2, 3)
+
+
+def test_my_day_follows_tasks_done_and_the_clock(session: Session, dash: DashboardDesk) -> None:
+    """A done task leaves my day; a timed task today turns overdue once its time passes; an
+    unassigned or someone else's task is not mine."""
+    dana = dash.desk.manager
+    bill = session.merge(dash.desk.customers["Bill Dauterive"])
+    add_task(session, bill, "nobody's", due_at=FIXED_NOW, n=90)
+    add_task(session, bill, "Sam's", due_at=FIXED_NOW, assignee=dash.desk.rep, n=91)
+    add_task(session, bill, "done", due_at=FIXED_NOW, assignee=dana, done_at=FIXED_NOW, n=92)
+    later = FIXED_NOW + timedelta(hours=6)  # 15:00 in Chicago: Bill's 14:00 call has passed
+    due = figures.due_today(session, dana.id, now=later, tz=TZ)
+    assert [(i.text, i.overdue) for i in due.items if i.kind is figures.DueKind.task] == [
+        ("Send the financing forms", True),
+        ("Call about the install date", True),
+    ]
+    assert (due.tasks, due.overdue) == (2, 2)
 
 
 def test_empty_pipeline_has_no_rates(engine: Engine, desk: Desk) -> None:
@@ -374,12 +398,25 @@ def test_figures_can_all_be_index_driven(session: Session, dash: DashboardDesk) 
         (figures._OUTCOMES, window),
         (figures._FUNNEL, window),
         (figures._WEEKLY, {**window, "weeks": 12, "monday_offset": 5}),
-        (figures._NEXT_STEPS, {"me": dash.desk.manager.id, "end_of_day": FIXED_NOW, "limit": 5}),
         (figures._MY_ROTTING, {"me": dash.desk.manager.id, "limit": 5}),
     ]
-    for sql, params in statements:
-        plan = "\n".join(session.execute(text("EXPLAIN " + sql), {**base, **params}).scalars())
-        for table in ("estimates", "estimate_stage_history", "customers"):
+    plans = [
+        "\n".join(session.execute(text("EXPLAIN " + sql), {**base, **params}).scalars())
+        for sql, params in statements
+    ]
+    # my day's tasks: My tasks' statement, due by the end of today
+    my_day = tasks_queries.my_tasks_statement(
+        now=FIXED_NOW, tz=TZ, assignee_id=dash.desk.manager.id, limit=5,
+        buckets=(Bucket.overdue, Bucket.today),
+    ).compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})  # fmt: skip
+    plans.append(
+        "\n".join(
+            row[0]
+            for row in session.connection().exec_driver_sql("EXPLAIN " + str(my_day), my_day.params)
+        )
+    )
+    for plan in plans:
+        for table in ("estimates", "estimate_stage_history", "customers", "tasks"):
             assert f"Seq Scan on {table}" not in plan, plan
 
 
@@ -458,7 +495,7 @@ async def test_enter_opens_the_customer_from_each_list(
         await pilot.press("escape")
         await settle(pilot)
         app.screen.query_one("#due").focus()
-        await pilot.press("enter")  # the overdue next step first
+        await pilot.press("enter")  # the overdue task first
         await settle(pilot)
         assert app.screen.profile.name == "Luanne Platter"
 
@@ -487,6 +524,17 @@ async def test_dashboard_shows_the_figures_and_p_switches_pipeline(
             ["rot +6d", "Strickland Propane"],
             ["rot +2d", "Chane Wassanasong"],
         ]
+        # my day: tasks by kind; the one due later today stands out from the overdue one
+        due = app.screen.query_one("#due", CustomerList)
+        late, today = due.get_row_at(0), due.get_row_at(1)
+        assert [late[2].plain, today[2].plain] == [
+            "✉ Send the financing forms",
+            "☎ Call about the install date",
+        ]
+        assert "red" in str(late[0].style) and "yellow" in str(today[0].style)
+        assert "yellow" in str(today[1].style) and "yellow" not in str(late[1].style)
+        title = str(app.screen.query_one("#due-panel").border_title)
+        assert title == "My day · 1 overdue · 1 today · 3 rotting"
         await pilot.press("p")
         await settle(pilot)
         assert "Commercial Contracts (2 of 2)" in str(screen.query_one("#section-title").render())

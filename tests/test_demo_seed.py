@@ -23,6 +23,7 @@ TABLES = (
     "estimates",
     "estimate_stage_history",
     "customer_interactions",
+    "tasks",
 )
 
 # Each query counts rows that break a rule the rest of the app relies on: all must be 0.
@@ -99,6 +100,32 @@ INVARIANTS = {
     "outcome on a non-call or a call without one": """
         SELECT count(*) FROM customer_interactions
         WHERE (type = 'call') <> (outcome IS NOT NULL)
+    """,
+    "task for a deal of another customer": """
+        SELECT count(*) FROM tasks t JOIN estimates e ON e.id = t.estimate_id
+        WHERE e.customer_id <> t.customer_id
+    """,
+    "task for someone who is not a rep or a manager, or for nobody": """
+        SELECT count(*) FROM tasks t LEFT JOIN users u ON u.id = t.assignee_id
+        WHERE u.role IS NULL OR u.role NOT IN ('rep', 'manager')
+    """,
+    "all-day task not at the start of its day in the business time zone": """
+        SELECT count(*) FROM tasks
+        WHERE all_day AND (due_at AT TIME ZONE 'America/Chicago')::time <> '00:00'
+    """,
+    "timed task already due and not marked reminded, or marked before it was due": """
+        SELECT count(*) FROM tasks t, (SELECT max(created_at) AS now FROM customers) n
+        WHERE NOT t.all_day AND t.done_at IS NULL
+          AND ((t.due_at <= n.now - interval '1 minute') <> (t.reminded_at IS NOT NULL)
+               OR t.reminded_at < t.due_at)
+    """,
+    "all-day task marked reminded": """
+        SELECT count(*) FROM tasks WHERE all_day AND done_at IS NULL AND reminded_at IS NOT NULL
+    """,
+    "task created before its customer or done before it was made": """
+        SELECT count(*) FROM tasks t JOIN customers c ON c.id = t.customer_id
+        WHERE t.created_at < c.created_at OR t.done_at < t.created_at
+           OR (t.done_at IS NULL) <> (t.done_by IS NULL)
     """,
     "phone not E.164": r"SELECT count(*) FROM customers WHERE phone !~ '^\+1[2-9]\d{9}$'",
     "email not lowercase": "SELECT count(*) FROM customers WHERE email <> lower(email)",
@@ -208,6 +235,53 @@ def test_people_and_special_cases(engine: Engine, seeded: SeedReport, clock: Fix
     assert 0.05 < rotting < 0.5  # type: ignore[operator]
 
 
+def test_tasks_are_a_realistic_mix(engine: Engine, seeded: SeedReport, clock: FixedClock) -> None:
+    """Overdue, today and upcoming; timed and all-day; reps' and managers' (demo's most);
+    some for a deal; some done."""
+    now = clock.now()
+    open_tasks = "FROM tasks t WHERE t.done_at IS NULL"
+    total = _scalar(engine, f"SELECT count(*) {open_tasks}")
+    assert 0.08 * CUSTOMERS < total < 0.3 * CUSTOMERS  # type: ignore[operator]
+    today = "(t.due_at AT TIME ZONE 'America/Chicago')::date"
+    local_today = "(CAST(:now AS timestamptz) AT TIME ZONE 'America/Chicago')::date"
+    buckets = dict(
+        _rows_with(
+            engine,
+            f"""SELECT CASE WHEN {today} < {local_today} THEN 'overdue'
+                            WHEN {today} = {local_today} THEN 'today' ELSE 'upcoming' END,
+                       count(*) {open_tasks} GROUP BY 1""",
+            now=now,
+        )
+    )
+    assert set(buckets) == {"overdue", "today", "upcoming"}
+    assert 0.1 < buckets["overdue"] / total < 0.4  # type: ignore[operator]
+    assert 0.08 < buckets["today"] / total < 0.35  # type: ignore[operator]
+    shapes = dict(_rows(engine, f"SELECT t.all_day, count(*) {open_tasks} GROUP BY 1"))
+    assert 0.25 < shapes[True] / total < 0.55  # type: ignore[operator]
+    roles = dict(
+        _rows(
+            engine,
+            """SELECT u.role::text, count(*) FROM tasks t JOIN users u ON u.id = t.assignee_id
+               WHERE t.done_at IS NULL GROUP BY 1""",
+        )
+    )
+    assert set(roles) == {"rep", "manager"} and roles["rep"] > roles["manager"]  # type: ignore[operator]
+    demo = _scalar(
+        engine, f"SELECT count(*) {open_tasks} AND t.assignee_id = "
+        "(SELECT id FROM users WHERE login = 'demo')",
+    )  # fmt: skip
+    assert demo > 0  # type: ignore[operator]
+    assert _scalar(engine, f"SELECT count(*) {open_tasks} AND t.estimate_id IS NOT NULL") > 0  # type: ignore[operator]
+    assert _scalar(engine, "SELECT count(*) FROM tasks WHERE done_at IS NOT NULL") > 0  # type: ignore[operator]
+    kinds = {r[0] for r in _rows(engine, f"SELECT DISTINCT t.kind::text {open_tasks}")}
+    assert kinds == {"call", "email", "meeting", "site_visit", "todo"}
+
+
+def _rows_with(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql), params)]
+
+
 def test_identity_sequences_continue_after_the_demo_rows(
     engine: Engine, seeded: SeedReport
 ) -> None:
@@ -295,7 +369,7 @@ def test_progress_reports_every_phase(engine: Engine, clock: FixedClock) -> None
     ]
     phases = [c[0] for c in calls]
     assert phases.index("indexes") < phases.index("statistics")
-    assert calls[-1] == ("statistics", 6, 6)
+    assert calls[-1] == ("statistics", 7, 7)
 
 
 @pytest.mark.parametrize("customers", [0, -5])

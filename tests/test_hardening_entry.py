@@ -10,6 +10,7 @@ import csv
 import io
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import FIXED_NOW, Desk, add_user, app_context, pipeline_by_name
@@ -26,8 +27,10 @@ from salesengine_tui.base.errors import UserError
 from salesengine_tui.customers import leads
 from salesengine_tui.db.engine import session_scope
 from salesengine_tui.db.models import InteractionDirection, InteractionType, UserRole
+from salesengine_tui.deals import editing
 from salesengine_tui.marketing import segment_text
 from salesengine_tui.marketing.blast_templates import check_template
+from salesengine_tui.tasks.model import TaskDraft
 from salesengine_tui.usecases.desk import Desk as UseCaseDesk
 
 # One of each class: a CSI (screen clear), an OSC 52 clipboard write ended by ESC \, a C1 CSI,
@@ -94,7 +97,7 @@ def test_notes_keep_tabs_and_newlines_and_refuse_the_rest(
                 notes=f"called\n{value}",
             )  # fmt: skip
         with pytest.raises(UserError, match=r"^notes: contains"):  # Quick Call
-            ucd.leads.log_call(hank, outcome="connected", notes=value, next_step_at=None)
+            ucd.leads.log_call(hank, outcome="connected", notes=value)
     ucd.customers.log_interaction(
         hank, type=InteractionType.call, direction=InteractionDirection.outbound,
         notes="line one\r\n\tline two",
@@ -103,18 +106,27 @@ def test_notes_keep_tabs_and_newlines_and_refuse_the_rest(
         notes = conn.execute(text("SELECT notes FROM customer_interactions "
                                   "WHERE customer_id = :c"), {"c": hank}).scalars().all()  # fmt: skip
     assert notes == ["line one\n\tline two"]
-    with pytest.raises(UserError, match=r"^next step: contains"), session_scope(engine) as s:
-        leads.log_call(s, Actor.of(desk.manager), hank, outcome="connected", notes=None,
-                       next_step="call back\x1b]0;pwned\x07", next_step_at=None, now=FIXED_NOW)  # fmt: skip
+    for title, notes, says in (
+        ("call back\x1b]0;pwned\x07", None, r"^task title: contains"),
+        ("call back", "ok\n\x1b[2J", r"^task notes: contains"),
+    ):
+        with pytest.raises(UserError, match=says), session_scope(engine) as s:
+            leads.log_call(s, Actor.of(desk.manager), hank, outcome="connected", notes=None,
+                           now=FIXED_NOW, tz=ZoneInfo("America/Chicago"),
+                           next_task=TaskDraft(kind="call", title=title, notes=notes,
+                                               due="tomorrow"))  # fmt: skip
+        with pytest.raises(UserError, match=says):  # and through the desk
+            ucd.tasks.create(hank, TaskDraft(kind="call", title=title, notes=notes, due="+1"))
 
 
-def test_estimate_title_on_convert_is_refused_with_controls(engine: Engine, desk: Desk) -> None:
+def test_deal_title_is_refused_with_controls(engine: Engine, desk: Desk) -> None:
     dale = desk.customers["Dale Gribble"].id
     with Session(engine) as s:
         pipeline = pipeline_by_name(s, "Residential Replacements").id
-    with pytest.raises(UserError, match=r"^estimate title: contains"), session_scope(engine) as s:
-        leads.convert(s, Actor.of(desk.manager), [dale], now=FIXED_NOW,
-                      open_estimate=(pipeline, "New \x1b[2Jsystem", Decimal(0)))  # fmt: skip
+    with pytest.raises(UserError, match=r"^title: contains"), session_scope(engine) as s:
+        editing.create_deal(s, Actor.of(desk.manager), customer_id=dale, pipeline_id=pipeline,
+                            stage_id=None, title="New \x1b[2Jsystem", amount=Decimal(0),
+                            expected_close_on=None, owner_id=None, now=FIXED_NOW)  # fmt: skip
 
 
 def test_stage_pipeline_and_segment_names_refuse_controls(

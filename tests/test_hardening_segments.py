@@ -353,3 +353,13 @@ async def test_a_failed_count_says_why_and_clears_the_stale_preview(
         assert 'relation "equipment" does not exist' in shown(app, "#segment-count")
         assert rows(app, "#segment-preview") == []
         assert "customers" not in shown(app, "#section-title")  # no stale total in the title
+
+
+@pytest.mark.parametrize(
+    "source", ["CUSTOMER_FOR<0.001D", "equipment.age > 1e-7", "last_service >= 0.0001w"]
+)
+def test_tiny_values_read_back_as_written(source: str) -> None:
+    """Found by Hypothesis: a duration shown as `3.2e-05mo` did not parse again."""
+    definition = segments.parse(source)
+    text = segments.to_text(definition)
+    assert "e-" not in text and segments.parse(text) == definition

@@ -71,10 +71,13 @@ def plant(engine: Engine, desk: Desk) -> None:
     with Session(engine) as s:
         s.execute(
             text("UPDATE customers SET name = :n, address = :a, city = :c, lead_source = :l, "
-                 "next_step = :x, state = :st, email = 'hank@example.com' WHERE id = :id"),
+                 "state = :st, email = 'hank@example.com' WHERE id = :id"),
             {"n": evil("QQ01"), "a": evil("QQ02"), "c": evil("QQ03"), "l": evil("QQ04"),
-             "x": evil("QQ05"), "st": evil("QQ06"), "id": hank.id},
+             "st": evil("QQ06"), "id": hank.id},
         )  # fmt: skip
+        # his open task (seeded: a follow-up in two days) is what a next step became
+        s.execute(text("UPDATE tasks SET title = :x WHERE customer_id = :id"),
+                  {"x": evil("QQ05"), "id": hank.id})  # fmt: skip
         s.execute(
             text("UPDATE estimates SET title = :t WHERE customer_id = :id"),
             {"t": evil("QQ08"), "id": hank.id},
@@ -190,12 +193,14 @@ async def test_no_planted_sequence_reaches_the_terminal_on_any_screen(
 
         await settle(pilot)  # the board: names, titles, stages, the pipeline
         await keys("j")  # Hank, the second card of the first stage
-        await visit("d", "CardDetailScreen", "escape")  # contact, stage history
+        await visit("d", "DealScreen", "escape")  # contact, stage history, changes
         await visit("m", "StagePicker", "escape")
         await visit("A", "Picker", "escape")  # owners
         await visit("m", "StagePicker", "end")
         await visit("enter", "LostReasonScreen", "escape")  # cancelled: a toast
-        await visit("enter", "CustomerScreen")  # profile, equipment, ticket, timeline
+        await visit("enter", "CustomerScreen")  # profile, tasks, equipment, ticket, timeline
+        app.screen.query_one("#customer-facts").scroll_end(animate=False)  # below the tasks
+        await settle(pilot)
         await visit("enter", "TimelineEntryScreen", "escape")  # the notes
         await visit("e", "ContactForm", "escape")  # the boxes hold the data
         await visit("i", "InteractionForm", "escape", "escape")

@@ -30,7 +30,17 @@ PACKAGE = Path(salesengine_tui.__file__).parent
 JOBS = PACKAGE.parents[2] / "jobs" / "salesengine_jobs"
 TUI = ("app", "screens", "widgets")
 FRONT_ENDS = (*TUI, "cli")
-DOMAIN = ("access", "customers", "activity", "deals", "marketing", "email", "automation")
+DOMAIN = (
+    "access",
+    "customers",
+    "activity",
+    "deals",
+    "marketing",
+    "email",
+    "automation",
+    "tasks",
+    "search",
+)
 # What each layer may import of ours (by top-level part of salesengine_tui), besides itself.
 MAY_IMPORT: dict[str, set[str]] = {
     "base": set(),

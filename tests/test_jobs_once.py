@@ -1,9 +1,10 @@
 """`salesengine-jobs once nurture|upsell`: runs recorded in job_runs, the advisory lock makes a
-second runner skip (exit 3), dry runs change nothing."""
+second runner skip (exit 3), dry runs change nothing; the upsell's first run sets its watermark
+and says so, `--backfill-since DATE` turns history into opportunities once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from factories import Desk
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from test_cli import _url
 from test_nurture import setup_quote
-from test_upsell import close_ticket
+from test_upsell import FIXED_NOW, close_ticket, counts
 
 
 def runs(engine: Engine) -> list[tuple[str, str]]:
@@ -29,7 +30,9 @@ def test_once_upsell_and_nurture_record_their_runs(
     close_ticket(engine, desk)
     setup_quote(engine, desk, timedelta(days=400))  # long quiet, with a real clock too
     assert jobs(["--database-url", _url(db_url), "once", "upsell"]) == 0
-    assert "upsell: ok: opportunities 1, notifications 1, emails 1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    said = "upsell: ok: opportunities 1, notifications 1, emails 1 (tickets closed since the "
+    assert said + "watermark, 2026-11-23 09:00 CST)" in out  # the watermark close_ticket set
     assert jobs(["--database-url", _url(db_url), "once", "nurture", "--dry-run"]) == 0
     assert "emails queued 1" in capsys.readouterr().out
     with engine.connect() as conn:
@@ -64,3 +67,52 @@ def test_status_shows_last_runs_backlog_and_next_runs(
     assert "upsell" in out and "ok" in out
     assert "outbox backlog: 0 queued" in out
     assert "next runs under `run`: nurture" in out and "02:00" in out
+
+
+def test_the_first_upsell_run_sets_the_watermark_and_a_backfill_takes_history(
+    engine: Engine, db_url: URL, desk: Desk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = ["--database-url", _url(db_url)]
+    close_ticket(engine, desk, closed_at=FIXED_NOW - timedelta(days=40), switched_on=False)
+    close_ticket(engine, desk, n=2, switched_on=False)
+    assert jobs([*url, "once", "upsell"]) == 0  # the real clock: both closed before it
+    out = capsys.readouterr().out
+    assert out.startswith("upsell: ok: watermark set at ")
+    assert (
+        "; 0 opportunities from history (tickets closed before it; --backfill-since DATE turns "
+        "them into opportunities); since it: opportunities 0, notifications 0, emails 0"
+    ) in out
+    assert counts(engine) == (0, 0, 0)
+    since = (FIXED_NOW - timedelta(days=7)).date()
+    assert jobs([*url, "once", "upsell", "--backfill-since", since.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"upsell backfill: ok: 1 opportunity from tickets closed since {since} (before the "
+        "watermark, "
+    )
+    assert out.rstrip().endswith("summary notifications 1, emails 0")
+    assert jobs([*url, "once", "upsell", "--backfill-since", since.isoformat()]) == 0
+    assert "ok: 0 opportunities from tickets closed since" in capsys.readouterr().out
+    assert jobs([*url, "once", "upsell", "--backfill-since", "2020-01-01"]) == 0
+    assert "ok: 1 opportunity from tickets closed since 2020-01-01" in capsys.readouterr().out
+    assert counts(engine) == (2, 2, 0)
+    assert runs(engine) == [("upsell", "ok")] + [("upsell backfill", "ok")] * 3
+
+
+def test_backfill_since_must_be_a_past_date_and_goes_with_upsell(
+    engine: Engine, db_url: URL, desk: Desk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = ["--database-url", _url(db_url)]
+    with pytest.raises(SystemExit) as exited:
+        jobs([*url, "once", "upsell", "--backfill-since", "2026-13-01"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        "--backfill-since: expected a date as YYYY-MM-DD (e.g. 2026-01-31), got '2026-13-01'" in err
+    )
+    future = date.today() + timedelta(days=2)
+    assert jobs([*url, "once", "upsell", "--backfill-since", future.isoformat()]) == 1
+    assert f"error: the backfill date {future} is after today" in capsys.readouterr().err
+    assert jobs([*url, "once", "nurture", "--backfill-since", "2026-01-01"]) == 1
+    assert "error: --backfill-since goes with `once upsell`" in capsys.readouterr().err
+    assert runs(engine) == [] and counts(engine) == (0, 0, 0)

@@ -215,7 +215,8 @@ def test_closing_an_end_of_life_ticket_wakes_the_upsell_at_once(engine: Engine, 
 
 def upsell_blocked_on(engine: Engine, table: str, statement: str) -> int | None:
     """The backend running the upsell job's `statement`, waiting for a lock on `table`, if
-    any; it holds the job's advisory lock (so it is inside `run_job`'s work transaction)."""
+    any; it holds the upsell job's advisory lock (so it is inside `run_job`'s work transaction,
+    and it is not another job writing the same table)."""
     with engine.connect() as conn:
         return conn.execute(
             text(
@@ -223,7 +224,8 @@ def upsell_blocked_on(engine: Engine, table: str, statement: str) -> int | None:
                 "WHERE a.datname = current_database() AND a.query LIKE :statement "
                 "AND NOT w.granted AND w.relation = CAST(:table AS regclass) "
                 "AND EXISTS (SELECT 1 FROM pg_locks h WHERE h.pid = a.pid AND h.granted "
-                "            AND h.locktype = 'advisory')"
+                "            AND h.locktype = 'advisory' AND CAST(h.objid AS bigint) = "
+                "            (CAST(hashtext('salesengine:job:upsell') AS bigint) & 4294967295))"
             ),
             {"table": table, "statement": f"%{statement}%"},
         ).scalar()

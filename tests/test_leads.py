@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from factories import FIXED_NOW, Desk, add_customer, add_user, days_before, pipeline_by_name
+from factories import (
+    FIXED_NOW,
+    Desk,
+    add_customer,
+    add_task,
+    add_user,
+    days_before,
+)
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
@@ -15,7 +23,8 @@ from salesengine_tui.activity import feed as activity
 from salesengine_tui.base.errors import UserError
 from salesengine_tui.customers import leads
 from salesengine_tui.db.engine import session_scope
-from salesengine_tui.db.models import Customer, CustomerStatus, UserRole
+from salesengine_tui.db.models import Customer, CustomerStatus, Task, TaskKind, UserRole
+from salesengine_tui.tasks.model import TaskDraft
 
 TZ = ZoneInfo("America/Chicago")
 
@@ -68,48 +77,79 @@ def test_filters_and_search(engine: Engine, many: Desk) -> None:
         assert leads.lead_count(s, leads.LeadQuery(text="%")) == 0  # wildcards are literal
 
 
-def test_parse_when() -> None:
-    assert leads.parse_when("", FIXED_NOW, TZ) is None
-    assert leads.parse_when("+3", FIXED_NOW, TZ).date().isoformat() == "2026-11-27"
-    assert leads.parse_when("tomorrow", FIXED_NOW, TZ).hour == 9
-    assert leads.parse_when("2026-12-01", FIXED_NOW, TZ).date().isoformat() == "2026-12-01"
-    for bad, says in [
-        ("next tuesday", "is not a date"),
-        ("2026-02-30", "is not a date"),
-        ("2020-01-01", "in the past"),
-        ("+99999", "ten years"),
-    ]:
-        with pytest.raises(UserError, match=says):
-            leads.parse_when(bad, FIXED_NOW, TZ)
-
-
 def test_log_call_validates_and_keeps_transactions_whole(engine: Engine, desk: Desk) -> None:
     hank = desk.customers["Hank Hill"].id
     actor = Actor.of(desk.manager)
+    with Session(engine) as s:
+        (follow_up,) = s.execute(select(Task).where(Task.customer_id == hank)).scalars().all()
+    bad_next = TaskDraft(kind="call", title="Call back", due="2020-01-01")
     for kwargs, says in [
         ({"outcome": "maybe"}, "unknown call outcome"),
         ({"notes": "x" * 10_001}, "notes are too long"),
-        ({"next_step_at": FIXED_NOW - timedelta(days=3)}, "in the past"),
+        ({"next_task": bad_next}, "in the past"),
+        ({"next_task": replace(bad_next, due="tomorrow", title=" ")}, "task title is required"),
+        ({"task_id": follow_up.id, "task_version": 9}, "changed this task after you opened it"),
     ]:
-        args = {"outcome": "connected", "notes": "", "next_step_at": None, **kwargs}
+        args = {"outcome": "connected", "notes": "", **kwargs}
         with pytest.raises(UserError, match=says), session_scope(engine) as s:
-            leads.log_call(s, actor, hank, now=FIXED_NOW, **args)
-    with Session(engine) as s:
+            leads.log_call(s, actor, hank, now=FIXED_NOW, tz=TZ, **args)
+    with Session(engine) as s:  # nothing of a refused call was written
         assert s.get(Customer, hank).last_interaction_at is None
+        assert s.get(Task, follow_up.id).done_at is None
     with session_scope(engine) as s:
         call = leads.log_call(
-            s,
-            actor,
-            hank,
-            outcome="connected",
-            notes="y" * 10_000,
-            next_step_at=None,
-            now=FIXED_NOW,
+            s, actor, hank, outcome="connected", notes="y" * 10_000, now=FIXED_NOW, tz=TZ
         )
         assert len(call.notes) == 10_000
+    with Session(engine) as s:  # a call without a task leaves the plan as it was
+        assert s.get(Customer, hank).last_interaction_at == FIXED_NOW
+        assert s.get(Task, follow_up.id).done_at is None
+
+
+def test_a_call_completes_its_task_and_schedules_the_next(engine: Engine, desk: Desk) -> None:
+    hank, peggy = desk.customers["Hank Hill"].id, desk.customers["Peggy Hill"].id
+    sam = Actor.of(desk.rep)
+    with session_scope(engine) as s:
+        other = add_task(
+            s, s.get(Customer, hank), "Send brochure", due_at=FIXED_NOW, assignee=desk.manager
+        ).id
+        peggys = add_task(s, s.get(Customer, peggy), "Call Peggy", due_at=FIXED_NOW, n=50).id
+        (follow_up,) = (
+            s.execute(select(Task).where(Task.customer_id == hank, Task.title == "Follow up"))
+            .scalars()
+            .all()
+        )
+    with pytest.raises(UserError, match="another customer"), session_scope(engine) as s:
+        leads.log_call(s, sam, hank, outcome="connected", notes=None, now=FIXED_NOW, tz=TZ,
+                       task_id=peggys, task_version=1)  # fmt: skip
+    with pytest.raises(UserError, match="Dana Reyes's"), session_scope(engine) as s:
+        leads.log_call(s, sam, hank, outcome="connected", notes=None, now=FIXED_NOW, tz=TZ,
+                       task_id=other, task_version=1)  # fmt: skip
+    with session_scope(engine) as s:
+        leads.log_call(
+            s, sam, hank, outcome="connected", notes="Wants a quote", now=FIXED_NOW, tz=TZ,
+            task_id=follow_up.id, task_version=follow_up.version,
+            next_task=TaskDraft(kind="site_visit", title="Measure the attic", due="fri 10am"),
+        )  # fmt: skip
     with Session(engine) as s:
-        hank_row = s.get(Customer, hank)
-        assert hank_row.last_interaction_at == FIXED_NOW and hank_row.next_step_at is None
+        tasks = {
+            t.title: t for t in s.execute(select(Task).where(Task.customer_id == hank)).scalars()
+        }
+        assert set(tasks) == {"Follow up", "Send brochure", "Measure the attic"}
+        assert (tasks["Follow up"].done_at, tasks["Follow up"].done_by) == (FIXED_NOW, sam.id)
+        assert tasks["Send brochure"].done_at is None  # someone else's plan stays
+        new = tasks["Measure the attic"]
+        assert (new.kind, new.assignee_id, new.all_day, new.done_at) == (
+            TaskKind.site_visit,
+            sam.id,
+            False,
+            None,
+        )
+        assert new.due_at == datetime(2026, 11, 27, 10, tzinfo=TZ)
+    # the same task cannot be completed by a second call
+    with pytest.raises(UserError, match="already completed"), session_scope(engine) as s:
+        leads.log_call(s, sam, hank, outcome="voicemail", notes=None, now=FIXED_NOW, tz=TZ,
+                       task_id=follow_up.id, task_version=follow_up.version)  # fmt: skip
 
 
 def test_convert_counts_leads_already_converted(engine: Engine, desk: Desk) -> None:
@@ -130,10 +170,6 @@ def test_convert_counts_leads_already_converted(engine: Engine, desk: Desk) -> N
         assert not any(i.kind is activity.ActivityKind.status_change for i in bill)
     with session_scope(engine) as s:  # again: nothing to do, no error
         assert leads.convert(s, actor, ids, now=FIXED_NOW).converted == 0
-    with Session(engine) as s:
-        pipeline = pipeline_by_name(s, "Residential Replacements").id
-    with pytest.raises(UserError, match="one lead at a time"), session_scope(engine) as s:
-        leads.convert(s, actor, ids, now=FIXED_NOW, open_estimate=(pipeline, "x", 1))
 
 
 def test_assign_only_to_reps_and_managers(engine: Engine, desk: Desk) -> None:

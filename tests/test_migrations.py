@@ -207,3 +207,80 @@ def test_check_constraints_guard_ranges(engine: Engine) -> None:
         conn.rollback()
         with pytest.raises(Exception, match="name_not_blank"):
             conn.execute(text("INSERT INTO customers (name) VALUES ('   ')"))
+
+
+def test_next_steps_become_open_tasks(bare_engine: Engine) -> None:
+    """A database at 0013 whose customers have next steps (text, a date, both) upgraded to
+    head: each step is an open task (title, due, assignee, kind); customers without have none;
+    steps already due are marked reminded (the runner does not announce history)."""
+    migrate.upgrade(bare_engine, "0013_segment_owner")
+    rep, lead, active = (
+        "00000000-0000-4000-8000-00000000000a",
+        "20000000-0000-4000-8000-000000000001",
+        "20000000-0000-4000-8000-000000000002",
+    )
+    with bare_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, login, name, role) VALUES (:rep, 'rita', 'Rita Rep', 'rep')"
+            ),
+            {"rep": rep},
+        )
+        for name, status, owner, step, at in (
+            ("Both Lead", "lead", rep, "  Call about the quote ", "2 days"),
+            ("Date Only", "active", rep, None, "-3 days"),
+            ("Text Only", "lead", None, "Send brochure", None),
+            ("Blank Step", "lead", rep, "   ", None),
+            ("No Step", "active", rep, None, None),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO customers (id, name, status, owner_id, next_step, next_step_at) "
+                    "VALUES (coalesce(CAST(:id AS uuid), gen_random_uuid()), :name, "
+                    "CAST(:status AS customer_status), :owner, :step, "
+                    "now() + CAST(:at AS interval))"
+                ),
+                {"id": {"Both Lead": lead, "Date Only": active}.get(name), "name": name,
+                 "status": status, "owner": owner, "step": step, "at": at},
+            )  # fmt: skip
+        steps = dict(
+            conn.execute(text("SELECT name, next_step_at FROM customers")).all()
+        )  # the dates as stored, to compare with the tasks' due times
+
+    migrate.upgrade(bare_engine)
+
+    with bare_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT c.name, t.kind::text, t.title, t.due_at, t.all_day, u.login,
+                       t.done_at IS NULL AS open, t.reminded_at IS NOT NULL AS reminded,
+                       t.version, t.created_at IS NOT NULL
+                FROM tasks t JOIN customers c ON c.id = t.customer_id
+                LEFT JOIN users u ON u.id = t.assignee_id
+                ORDER BY c.name
+                """
+            )
+        ).all()
+        migrated_at = conn.execute(text("SELECT min(created_at) FROM tasks")).scalar_one()
+    got = {r[0]: r[1:] for r in rows}
+    assert set(got) == {"Both Lead", "Date Only", "Text Only"}  # none without a step
+    assert got["Both Lead"] == (
+        "call", "Call about the quote", steps["Both Lead"], False, "rita", True, False, 1, True
+    )  # fmt: skip
+    assert got["Date Only"] == (
+        "todo", "Follow up", steps["Date Only"], False, "rita", True, True, 1, True
+    )  # fmt: skip
+    # no date: due when migrated (on today's list), nobody's, already announced
+    assert got["Text Only"][:2] == ("call", "Send brochure")
+    assert got["Text Only"][2] == migrated_at and got["Text Only"][4:7] == (None, True, True)
+
+    # and back: the soonest open task is the customer's next step again
+    migrate.downgrade(bare_engine, "0013_segment_owner")
+    with bare_engine.connect() as conn:
+        back = dict(
+            conn.execute(
+                text("SELECT name, next_step FROM customers WHERE name = 'Date Only'")
+            ).all()
+        )
+    assert back == {"Date Only": "Follow up"}

@@ -1,7 +1,9 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
-`status`; `once nurture|upsell|outbox` (run one job now; nurture and upsell are recorded in
-job_runs, under the job's advisory lock); and `run`, the scheduled loop (`runner.py`).
+`status`; `once nurture|upsell|outbox|tasks` (run one job now; nurture, upsell and tasks, the
+reminders of timed tasks that fell due, are recorded in job_runs, under the job's advisory
+lock; `once upsell --backfill-since DATE` turns the history before the upsell watermark into
+opportunities); and `run`, the scheduled loop (`runner.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from salesengine_tui.base.clock import Clock
 from salesengine_tui.base.errors import UserError
@@ -18,6 +23,9 @@ from salesengine_tui.base.logfmt import one_line
 from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.connect import open_engine
 from salesengine_tui.usecases import AppContext, Desk
+
+if TYPE_CHECKING:
+    from salesengine_tui.usecases.jobs import RunResult
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,24 +36,97 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", type=Path)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("status", help="each job's last run and the outbox backlog")
-    sub.add_parser("run", help="the scheduled loop: nurture nightly, upsell and outbox often")
+    sub.add_parser(
+        "run", help="the scheduled loop: nurture nightly; upsell, task reminders, outbox often"
+    )
     once = sub.add_parser("once", help="run one job now and exit")
-    once.add_argument("job", choices=["nurture", "upsell", "outbox"])
+    once.add_argument("job", choices=["nurture", "upsell", "outbox", "tasks"])
     once.add_argument(
         "--dry-run", action="store_true", help="nurture: count what would be sent, change nothing"
+    )
+    once.add_argument(
+        "--backfill-since",
+        metavar="DATE",
+        type=backfill_date,
+        help="upsell: end-of-life tickets closed since DATE (YYYY-MM-DD) and before the "
+        "watermark become opportunities; one summary per manager, no email",
     )
     return parser
 
 
-def run_once(desk: Desk, job: str, dry_run: bool) -> int:
+def run_once(desk: Desk, job: str, dry_run: bool, backfill_since: date | None = None) -> int:
     """One job now. Exit codes: 0 done, 1 failed, 3 skipped (another runner holds it)."""
+    if backfill_since is not None and job != "upsell":
+        raise UserError("--backfill-since goes with `once upsell`")
     if job == "outbox":
         return run_outbox(desk)
-    result = desk.jobs.nurture(dry_run=dry_run) if job == "nurture" else desk.jobs.upsell()
+    if job == "upsell":
+        return run_upsell(desk, backfill_since)
+    if job == "tasks":
+        return run_tasks(desk)
+    result = desk.jobs.nurture(dry_run=dry_run)
     counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.counts.items())
     print(f"{job}: {result.status}" + (f": {counts}" if counts else "")
           + (f" ({result.error})" if result.error else ""))  # fmt: skip
     return {"ok": 0, "skipped": 3}.get(result.status, 1)
+
+
+def run_tasks(desk: Desk) -> int:
+    """Timed tasks that fell due: one notification each to the assignee."""
+    result = desk.tasks.remind_due()
+    c = result.counts
+    detail = (
+        f": {c['reminded']:,} tasks fell due, {c['notifications']:,} notifications"
+        if result.status == "ok"
+        else (f" ({result.error})" if result.error else "")
+    )
+    print(f"tasks: {result.status}{detail}")
+    return {"ok": 0, "skipped": 3}.get(result.status, 1)
+
+
+def backfill_date(text: str) -> date:
+    """`--backfill-since`'s value: a calendar date (whether it is past is the use case's rule)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date as YYYY-MM-DD (e.g. 2026-01-31), got {text!r}"
+        ) from None
+
+
+def run_upsell(desk: Desk, backfill_since: date | None) -> int:
+    """The upsell sync, or a backfill of history: what it did, and where the watermark is."""
+    if backfill_since is None:
+        result = desk.jobs.upsell()
+    else:
+        result = desk.jobs.upsell_backfill(backfill_since)
+    print(upsell_line(result, desk.jobs.tz, backfill_since))
+    return {"ok": 0, "skipped": 3}.get(result.status, 1)
+
+
+def upsell_line(result: RunResult, tz: ZoneInfo, since: date | None) -> str:
+    """`upsell: ok: ...` in words: the watermark, and what came from history or after it."""
+    head = f"{result.job}: {result.status}"
+    if result.status != "ok":
+        return head + (f" ({result.error})" if result.error else "")
+    c = result.counts
+    mark = f"{c['watermark'].astimezone(tz):%Y-%m-%d %H:%M %Z}"
+    made = f"{c['opportunities']:,} {'opportunity' if c['opportunities'] == 1 else 'opportunities'}"
+    if since is not None:
+        return (
+            f"{head}: {made} from tickets closed since {since.isoformat()} (before the watermark, "
+            f"{mark}); summary notifications {c['notifications']:,}, emails {c['emails']:,}"
+        )
+    counts = (
+        f"opportunities {c['opportunities']:,}, notifications {c['notifications']:,}, "
+        f"emails {c['emails']:,}"
+    )
+    if c["watermark_set"]:
+        return (
+            f"{head}: watermark set at {mark}; 0 opportunities from history (tickets closed "
+            f"before it; --backfill-since DATE turns them into opportunities); since it: {counts}"
+        )
+    return f"{head}: {counts} (tickets closed since the watermark, {mark})"
 
 
 def run_outbox(desk: Desk) -> int:
@@ -73,7 +154,8 @@ def next_runs(settings) -> str:
     nightly = tonight if tonight > now else tonight + timedelta(days=1)
     return (
         f"next runs under `run`: nurture {nightly:%Y-%m-%d %H:%M %Z} (or at start-up if tonight's "
-        f"was missed), upsell every minute, outbox every {settings.outbox_every_seconds} s"
+        f"was missed), upsell and task reminders every minute, outbox every "
+        f"{settings.outbox_every_seconds} s"
     )
 
 
@@ -92,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return Runner(engine, settings).run()
             desk = Desk(AppContext(engine, Clock(), settings, actor=None))
             if args.command == "once":
-                return run_once(desk, args.job, args.dry_run)
+                return run_once(desk, args.job, args.dry_run, args.backfill_since)
             report = desk.jobs.status()
         finally:
             engine.dispose()

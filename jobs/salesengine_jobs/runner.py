@@ -1,7 +1,7 @@
 """`salesengine-jobs run`: the scheduled loop.
 
-`schedule` keeps the cadence (upsell every minute, the outbox every few seconds, a nightly
-check every minute); what `schedule` gets wrong is handled here:
+`schedule` keeps the cadence (upsell and task reminders every minute, the outbox every few
+seconds, a nightly check every minute); what `schedule` gets wrong is handled here:
 - a job that raises is logged and tried again at its next tick: each job runs in a wrapper
   that never raises, so `schedule` neither dies nor re-fires it on every loop;
 - a long job does not starve the others: each runs in its own thread, and a tick that finds
@@ -92,8 +92,17 @@ class Runner:
 
     def _upsell(self) -> None:
         result = self.desk.jobs.upsell()
-        if result.counts.get("opportunities"):
-            log.info("event=done job=upsell counts=%s", quote(result.counts))
+        counts = result.counts
+        if counts.get("watermark_set"):  # the first run: what closed before it is history
+            log.info("event=watermark job=upsell at=%s", quote(counts["watermark"].isoformat()))
+        if counts.get("opportunities"):
+            made = {k: counts[k] for k in ("opportunities", "notifications", "emails")}
+            log.info("event=done job=upsell counts=%s", quote(made))
+
+    def _tasks(self) -> None:
+        result = self.desk.tasks.remind_due()
+        if result.counts.get("reminded"):
+            log.info("event=done job=tasks counts=%s", quote(result.counts))
 
     def _outbox(self) -> None:
         report = self.desk.email.drain(should_stop=self.stopping.is_set)
@@ -134,6 +143,7 @@ class Runner:
         jobs = jobs or {
             "nurture": (60, self._nurture),
             "upsell": (60, self._upsell),
+            "tasks": (60, self._tasks),
             "outbox": (self.settings.outbox_every_seconds, self._outbox),
         }
         for name, (seconds, job) in jobs.items():

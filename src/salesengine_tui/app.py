@@ -1,5 +1,6 @@
-"""SalesEngineApp: the shell. Five sections, each a Textual mode (its own screen stack, so each
-keeps its state while you are elsewhere), reached with 1-5, the header or the command palette.
+"""SalesEngineApp: the shell. Six sections, each a Textual mode (its own screen stack, so each
+keeps its state while you are elsewhere), reached with 1-6, the header or the command palette.
+`ctrl+f` opens the search (customers, deals, tickets) over any of them.
 The app itself keeps the unread notifications count and listens for new ones."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from .screens.base import APP_TITLE, SectionScreen, actor_label
 from .screens.customer_search import CustomerSearch
@@ -24,8 +25,10 @@ from .screens.leads import LeadsScreen
 from .screens.messages import AlertArrived, UnreadCounted
 from .screens.notifications import NotificationsScreen
 from .screens.pipeline import PipelineScreen
+from .screens.search import SEARCH_KEY, open_search
 from .screens.sections import PIPELINE, SECTIONS
 from .screens.segments import SegmentsScreen
+from .screens.tasks import TasksScreen
 from .ui.display import visible, visible_lines
 from .usecases import AppContext, Desk
 from .widgets.app_header import AppHeader
@@ -38,6 +41,7 @@ SCREENS_BY_MODE: dict[str, type[SectionScreen]] = {
         SegmentsScreen,
         DashboardScreen,
         NotificationsScreen,
+        TasksScreen,
     )
 }
 
@@ -69,6 +73,13 @@ class SalesEngineApp(App[None]):
             tooltip="List every key of this screen",
         ),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit SalesEngine"),
+        Binding(
+            SEARCH_KEY,
+            "search",
+            "Search",
+            id="app.search",
+            tooltip="Search customers (name, email, phone), deals (number, title), tickets",
+        ),
     ]
 
     def __init__(self, ctx: AppContext, *, section: str | None = None) -> None:
@@ -154,12 +165,20 @@ class SalesEngineApp(App[None]):
     def _arrived(self, message: AlertArrived) -> None:
         self.notify(message.arrived.title, title="New notification (5 to see them)", markup=False)
         self.count_unread()
-        if isinstance(self.screen, NotificationsScreen):
-            self.screen.reload()
+        if isinstance(self.screen, NotificationsScreen | TasksScreen):
+            self.screen.reload()  # My tasks: a task of mine fell due (the runner's notice)
 
     @on(AppHeader.TabSelected)
     def _tab_selected(self, message: AppHeader.TabSelected) -> None:
         self.switch_mode(message.mode)
+
+    def action_search(self) -> None:
+        open_search(self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search" and isinstance(self.screen, ModalScreen):
+            return False  # not from a dialog (a form, a picker, the search itself)
+        return super().check_action(action, parameters)
 
     def action_help(self) -> None:
         screen = self.screen

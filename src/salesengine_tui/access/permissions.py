@@ -26,20 +26,27 @@ class Action(StrEnum):
     see_all_notifications = "see every notification"
     manage_users = "add users and their SSH keys"
     close_tickets = "close tickets"
+    edit_deals = "create and edit deals"
 
 
 # The service side's work: technicians close the tickets they work on, managers too.
 SERVICE = frozenset({Action.close_tickets})
-MANAGER_ONLY = frozenset(Action) - SERVICE
+# The sales side's work: reps and managers (technicians flag upsells; they do not sell).
+SALES = frozenset({Action.edit_deals})
+MANAGER_ONLY = frozenset(Action) - SERVICE - SALES
 
 
 def _who(action: Action) -> str:
+    if action in SALES:
+        return "reps and managers"
     return "technicians and managers" if action in SERVICE else "managers"
 
 
 def allowed(actor: Actor, action: Action) -> bool:
     if action in SERVICE:
         return actor.role in (UserRole.technician, UserRole.manager, UserRole.system)
+    if action in SALES:
+        return actor.role in (UserRole.rep, UserRole.manager, UserRole.system)
     if action in MANAGER_ONLY:
         return actor.role in (UserRole.manager, UserRole.system)
     return True
@@ -145,5 +152,26 @@ def require_assign(
         return
     raise PermissionDenied(
         "only managers may reassign customers or deals; a rep can take unassigned leads "
+        "for themselves"
+    )
+
+
+def require_deal_owner(
+    actor: Actor, current: uuid.UUID | None, new: uuid.UUID | None, *, creating: bool = False
+) -> None:
+    """Who a deal may be given to, on creating or editing it: managers give deals to anyone
+    (or nobody); a rep opens deals for themselves and may take an unassigned one, but gives no
+    deal to someone else, nor leaves one unowned."""
+    if allowed(actor, Action.reassign) or (not creating and new == current):
+        return
+    if new == actor.id and (creating or current is None):
+        return
+    if creating:
+        raise PermissionDenied(
+            f"a rep opens deals for themselves; {actor.name} ({actor.login}) is a "
+            f"{actor.role.value} (a manager can open one for someone else)"
+        )
+    raise PermissionDenied(
+        "only managers may give a deal to someone else; a rep can take an unassigned deal "
         "for themselves"
     )

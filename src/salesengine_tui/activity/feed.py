@@ -1,6 +1,7 @@
 """The activity feed: interactions and stage moves (and, for one customer, tickets opened and
-closed), merged, newest first. The team's feed on the dashboard and a customer's timeline on
-their profile are the same query; the timeline pages through it by keyset.
+closed and the changes people made to their deals), merged, newest first. The team's feed on
+the dashboard and a customer's timeline on their profile are the same query; the timeline pages
+through it by keyset.
 
 The team's feed also shows technicians' upsell flags (tickets closed as end of life) and
 status changes (conversions). Writers of feed entries call `notify_activity` in their
@@ -23,6 +24,7 @@ from ..db.models import (
     CustomerInteraction,
     CustomerStatusChange,
     Estimate,
+    EstimateChange,
     EstimateStageHistory,
     Ticket,
     User,
@@ -44,6 +46,7 @@ class ActivityKind(StrEnum):
     ticket_closed = "ticket_closed"
     status_change = "status_change"
     upsell_flag = "upsell_flag"  # a technician closed a ticket as end of life (team feed)
+    deal_change = "deal_change"  # a person changed a deal's title, value, close date or owner
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class ActivityItem:
     direction: str | None
     outcome: str | None
     notes: str | None
-    # stage moves (a status change uses from_stage / to_stage for the statuses)
+    # stage moves (a status change uses from_stage / to_stage for the statuses, a deal change
+    # for the old and new values; a move into Lost has its reason in `notes`)
     estimate_number: int | None
     estimate_title: str | None
     from_stage: str | None
@@ -70,6 +74,7 @@ class ActivityItem:
     ticket_text: str | None = None  # summary when opened, resolution when closed; status: why
     id: uuid.UUID | None = None  # with `at`, the keyset for the next page
     automated: bool = False  # written by the system user (an automated email, an upsell lead)
+    field: str | None = None  # a deal change: which field (`deals.editing.FIELD_LABELS`)
 
     @property
     def key(self) -> tuple[datetime, uuid.UUID]:
@@ -94,6 +99,7 @@ COLUMNS = (
     "to_stage",
     "ticket_number",
     "ticket_text",
+    "field",
 )
 
 
@@ -115,8 +121,9 @@ def recent_activity(
 ) -> list[ActivityItem]:
     """The newest `limit` entries (older than `before`, if given; `offset` skips that many,
     for a jump in a long timeline): one UNION ALL, each side cut by its time index.
-    With `customer_id`, one customer's timeline, tickets too."""
+    With `customer_id`, one customer's timeline, tickets and changes to deals too."""
     ci, h, e, t = CustomerInteraction, EstimateStageHistory, Estimate, Ticket
+    ch = EstimateChange
 
     def side(columns, at, id_, customer, join=None, where=None):
         """One kind of entry, its columns labelled as the feed's, cut to `limit`."""
@@ -146,7 +153,7 @@ def recent_activity(
                 sa.cast(ci.direction, sa.Text),
                 ci.outcome,
                 ci.notes,
-                *nulls(number, text, text, text, number, text),
+                *nulls(number, text, text, text, number, text, text),
             ],
             ci.created_at,
             ci.id,
@@ -163,12 +170,13 @@ def recent_activity(
                 sa.literal(ActivityKind.stage_move.value),
                 e.customer_id,
                 h.moved_by,
-                *nulls(text, text, text, text),
+                *nulls(text, text, text),
+                h.lost_reason,  # shown on the entry of a move into Lost
                 e.number,
                 e.title,
                 h.from_stage_name,
                 h.to_stage_name,
-                *nulls(number, text),
+                *nulls(number, text, text),
             ],
             h.moved_at,
             h.id,
@@ -176,6 +184,29 @@ def recent_activity(
             join=(e, e.id == h.estimate_id),
         ),
     ]
+    if customer_id is not None:  # a customer's timeline: every change made to their deals
+        sides.append(
+            side(
+                [
+                    ch.id,
+                    ch.changed_at,
+                    sa.literal(ActivityKind.deal_change.value),
+                    ch.customer_id,
+                    ch.changed_by,
+                    *nulls(text, text, text, text),
+                    e.number,
+                    e.title,
+                    ch.old_value,
+                    ch.new_value,
+                    *nulls(number, text),
+                    ch.field,
+                ],
+                ch.changed_at,
+                ch.id,
+                ch.customer_id,
+                join=(e, e.id == ch.estimate_id),
+            )
+        )
     # Tickets: a customer's timeline shows them opened and closed; the team's feed shows the
     # end-of-life closures (technicians' upsell flags). Both show status changes.
     ticket_sides = (
@@ -196,6 +227,7 @@ def recent_activity(
             *nulls(text, text, text, text, number, text, text, text),
             t.number,
             said,
+            *nulls(text),
         ]
         where = {
             ActivityKind.ticket_closed: t.closed_at.is_not(None),
@@ -208,7 +240,7 @@ def recent_activity(
         sc.id, sc.changed_at, sa.literal(ActivityKind.status_change.value), sc.customer_id,
         sc.changed_by, *nulls(text, text, text, text, number, text),
         sa.cast(sc.from_status, sa.Text), sa.cast(sc.to_status, sa.Text),
-        *nulls(number), sc.reason,
+        *nulls(number), sc.reason, *nulls(text),
     ]  # fmt: skip
     sides.append(side(status_columns, sc.changed_at, sc.id, sc.customer_id))
     # Each side in its own subquery so its ORDER BY ... LIMIT uses its time index.
@@ -246,6 +278,7 @@ def recent_activity(
             ticket_text=r.ticket_text,
             id=r.id,
             automated=bool(r.automated),
+            field=r.field,
         )
         for r in session.execute(stmt)
     ]
@@ -273,5 +306,8 @@ def timeline_count(session: Session, customer_id: uuid.UUID) -> int:
         sa.select(sa.func.count())
         .select_from(CustomerStatusChange)
         .where(CustomerStatusChange.customer_id == customer_id),
+        sa.select(sa.func.count())
+        .select_from(EstimateChange)
+        .where(EstimateChange.customer_id == customer_id),
     ]
     return int(session.execute(sa.select(sum(c.scalar_subquery() for c in counts))).scalar_one())

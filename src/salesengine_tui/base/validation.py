@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import ROUND_DOWN, Decimal
 
 import sqlalchemy as sa
 
@@ -200,3 +201,43 @@ def phone(value: str | None, field: str = "phone") -> str | None:
     if len(digits) == 11 and digits.startswith("1"):
         return f"+{digits}"
     return "-".join([digits[:-4], digits[-4:]]) if len(digits) == 7 else digits
+
+
+# --- money ---------------------------------------------------------------------------------
+# Estimate amounts are NUMERIC(12,2): dollars and cents, never negative.
+MONEY_MAX = Decimal("9999999999.99")
+# What people type: `1250`, `1,250`, `$1,250.50`, `1250.5`; commas only between groups of three.
+_MONEY = re.compile(r"^\$?\s*(?P<whole>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<cents>\d*))?$", re.ASCII)
+
+
+def check_money(amount: Decimal, field: str = "value") -> Decimal:
+    """`amount` with two decimal places, or UserError naming `field`: negative, more than two
+    decimals, not a number, or more than MONEY_MAX."""
+    if not amount.is_finite():
+        raise UserError(f"{field}: {amount} is not an amount")
+    if amount < 0:
+        raise UserError(f"{field} cannot be negative")
+    if amount != amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise UserError(f"{field}: at most two decimals (cents)")
+    if amount > MONEY_MAX:
+        raise UserError(f"{field} is too large (at most ${MONEY_MAX:,})")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_money(text: str | None, field: str = "value") -> Decimal:
+    """An amount as people type it (`1,250`, `$1250.50`, `1250`) as dollars with two decimal
+    places; blank, negative, more than two decimals or too large is UserError naming `field`."""
+    raw = (text or "").strip()
+    if not raw:
+        raise UserError(f"{field} is required (0 if not known yet)")
+    if raw.startswith("-") or raw.startswith("$-") or raw.startswith("("):
+        raise UserError(f"{field} cannot be negative")
+    found = _MONEY.match(raw)
+    if found is None or not (found.group("whole") or found.group("cents")):
+        raise UserError(
+            f"{field}: {printable(raw)[:40]!r} is not an amount; type dollars like 4200, "
+            "4,200 or $4,200.50"
+        )
+    whole = (found.group("whole") or "0").replace(",", "")
+    cents = found.group("cents") or ""
+    return check_money(Decimal(f"{whole}.{cents or '0'}"), field)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..base.errors import UserError
 from ..ui.display import visible_lines
-from . import app_commands, db_commands, leads, operations, segments, users
+from . import app_commands, db_commands, leads, operations, segments, tasks, users
 from .common import add_global_flags
 
 EXIT_ERROR = 1
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         segments.add_parsers,
         operations.add_unsubscribe_parsers,
         leads.add_parsers,
+        tasks.add_parsers,
     ):
         add_parsers(sub)
     return parser
@@ -51,6 +52,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "unsubscribe": operations.cmd_unsubscribe,
     "tickets": operations.cmd_tickets,
     "segments": segments.cmd_segments,
+    "tasks": tasks.cmd_tasks,
 }
 
 

@@ -1,9 +1,12 @@
-"""The leads inbox: customers with status `lead`, in the order a rep should work them, with
-the filters and search the inbox offers.
+"""The leads inbox: customers with status `lead` (or, with the status filter, the active, the
+churned or every customer), in the order a rep should work them, with the filters and search
+the inbox offers.
 
-The inbox order (never contacted first, then the least recently contacted, newest lead first
-among equals) is the partial index `ix_customers_inbox`, so a page is an index scan with a
-LIMIT however many customers there are. Plain functions over a Session; no Textual.
+The inbox order (never contacted first, then the least recently contacted, newest first among
+equals) is the partial index `ix_customers_inbox` for leads and `ix_customers_status_inbox`
+(status first) for the other statuses and for everyone, so a page is an index scan with a
+LIMIT however many customers there are. "Next step" is the customer's soonest open task
+(`tasks.queries`). Plain functions over a Session; no Textual.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from ..db.models import Customer, CustomerStatus, User, UserRole
-from ..db.text_search import contains
+from ..db.models import Customer, CustomerStatus, Task, User, UserRole
+from ..db.text_search import contains, phone_like, phone_matches
+from ..tasks.queries import has_open_task_sql, next_task_due_sql, next_task_title_sql
 
 INBOX_PAGE = 200
 
@@ -30,25 +34,29 @@ class LeadRow:
     lead_source: str | None
     created_at: datetime
     last_interaction_at: datetime | None
-    next_step_at: datetime | None
+    next_task_at: datetime | None  # the soonest open task's due time
     owner_name: str | None
     phone: str | None
     email: str | None = None
-    next_step: str | None = None
+    next_task_title: str | None = None
     owner_id: uuid.UUID | None = None
     version: int = 1
+    status: CustomerStatus = CustomerStatus.lead
 
 
 @dataclass(frozen=True)
 class LeadQuery:
-    """Which leads the inbox shows. `due_before` is "next step due" (set by the caller from
-    its clock: the end of today where the business is)."""
+    """Which customers the inbox shows. `status` None is every customer. `due_before` is
+    "next step due": an open task due before it (set by the caller from its clock: the end of
+    today where the business is)."""
 
+    status: CustomerStatus | None = CustomerStatus.lead
     source: str | None = None
     owner_id: uuid.UUID | None = None
     not_contacted: bool = False
     due_before: datetime | None = None
-    text: str = ""  # name, phone or email, anywhere, any case
+    # Name or email anywhere, any case; a phone number by its start or end, any punctuation.
+    text: str = ""
 
 
 def end_of_day(now: datetime, tz: ZoneInfo) -> datetime:
@@ -60,7 +68,9 @@ def end_of_day(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 def _conditions(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = [Customer.status == CustomerStatus.lead]
+    where: list[sa.ColumnElement[bool]] = []
+    if query.status is not None:
+        where.append(Customer.status == query.status)
     if query.source is not None:
         where.append(Customer.lead_source == query.source)
     if query.owner_id is not None:
@@ -68,25 +78,27 @@ def _conditions(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
     if query.not_contacted:
         where.append(Customer.last_interaction_at.is_(None))
     if query.due_before is not None:
-        where.append(Customer.next_step_at < query.due_before)
+        # The soonest open task is due before then: some open task is (a semi-join, not the
+        # soonest's subquery per customer: 0.2 s against 2 s for the count at 1M customers).
+        where.append(has_open_task_sql(Customer.id).where(Task.due_at < query.due_before))
     text = query.text.strip()
-    if text:
-        digits = "".join(ch for ch in text if ch.isdigit())
-        matches = [
-            contains(Customer.name, text),
-            contains(Customer.email, text),
-            contains(Customer.phone, text),
-        ]
-        if len(digits) >= 3:  # "(555) 01" finds "555-0101": compare digits only
-            matches.append(
-                sa.func.regexp_replace(Customer.phone, "[^0-9]", "", "g").contains(digits)
+    if phone_like(text):
+        # "(972) 653-2552" finds +19726532552: the search's phone rule (an index range scan
+        # from either end of the number), not the characters as typed.
+        where.append(phone_matches(Customer.phone, text))
+    elif text:
+        where.append(
+            sa.or_(
+                contains(Customer.name, text),
+                contains(Customer.email, text),
+                contains(Customer.phone, text),
             )
-        where.append(sa.or_(*matches))
+        )
     return where
 
 
 def lead_count(session: Session, query: LeadQuery | None = None) -> int:
-    """How many leads the query shows (an index-only count when unfiltered)."""
+    """How many customers the query shows (an index-only count when unfiltered)."""
     stmt = (
         sa.select(sa.func.count()).select_from(Customer).where(*_conditions(query or LeadQuery()))
     )
@@ -97,6 +109,12 @@ _OWNER = aliased(User, name="owner")
 _ORDER = (Customer.last_interaction_at.asc().nulls_first(), Customer.created_at.desc(), Customer.id)
 
 
+def _order(query: LeadQuery) -> tuple[sa.ColumnElement[object], ...]:
+    """The inbox order; listing everyone, leads first, then active, then churned customers
+    (each in the inbox order), which is `ix_customers_status_inbox` read straight through."""
+    return _ORDER if query.status is not None else (Customer.status, *_ORDER)
+
+
 def lead_page(
     session: Session,
     query: LeadQuery | None = None,
@@ -105,9 +123,11 @@ def lead_page(
     limit: int = INBOX_PAGE,
     from_end: bool = False,
 ) -> list[LeadRow]:
-    """Leads in inbox order (never contacted first, newest first); `from_end` reads the last
-    `limit` (the `G` key). The order is the partial index `ix_customers_inbox`."""
-    conditions = _conditions(query or LeadQuery())
+    """Customers in inbox order (never contacted first, newest first); `from_end` reads the
+    last `limit` (the `G` key). The order is an index (see the module's docstring)."""
+    query = query or LeadQuery()
+    conditions = _conditions(query)
+    order = _order(query)
     if from_end:
         total = session.execute(
             sa.select(sa.func.count()).select_from(Customer).where(*conditions)
@@ -115,7 +135,7 @@ def lead_page(
         offset = max(0, total - limit)
     # Skip and limit on customers alone; the owner is joined to the page only.
     page = (
-        sa.select(Customer.id).where(*conditions).order_by(*_ORDER).offset(offset).limit(limit)
+        sa.select(Customer.id).where(*conditions).order_by(*order).offset(offset).limit(limit)
     ).subquery()
     stmt = (
         sa.select(
@@ -124,17 +144,18 @@ def lead_page(
             Customer.lead_source,
             Customer.created_at,
             Customer.last_interaction_at,
-            Customer.next_step_at,
+            next_task_due_sql(Customer.id).label("next_task_at"),
             _OWNER.name.label("owner_name"),
             Customer.phone,
             Customer.email,
-            Customer.next_step,
+            next_task_title_sql(Customer.id).label("next_task_title"),
             Customer.owner_id,
             Customer.version,
+            Customer.status,
         )
         .join(page, page.c.id == Customer.id)
         .outerjoin(_OWNER, _OWNER.id == Customer.owner_id)
-        .order_by(*_ORDER)
+        .order_by(*order)
     )
     return [LeadRow(**row._mapping) for row in session.execute(stmt)]
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -17,21 +16,19 @@ from sqlmodel import Session
 
 from ..access import permissions
 from ..access.users import Actor
-from ..base import validation
 from ..base.errors import NotFound, UserError
 from ..db.models import (
     Customer,
     CustomerInteraction,
     CustomerStatus,
-    DealStage,
-    Estimate,
-    EstimateStageHistory,
-    EstimateStatus,
     InteractionDirection,
     InteractionType,
+    Task,
     User,
     UserRole,
 )
+from ..tasks import editing as task_editing
+from ..tasks.model import TaskDraft
 from .inbox import (
     INBOX_PAGE,
     LeadQuery,
@@ -66,7 +63,6 @@ __all__ = [
     "lead_sources",
     "log_call",
     "outcome_label",
-    "parse_when",
     "possible_duplicates",
 ]
 
@@ -85,32 +81,6 @@ def outcome_label(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
-def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """A next-step date as people type it: `2026-12-01`, `+3` (days from today), `today`,
-    `tomorrow`, or nothing. The step is set for 9:00 that day where the business is."""
-    value = text.strip().lower()
-    if not value:
-        return None
-    today = now.astimezone(tz).date()
-    if value in {"today", "tomorrow"}:
-        day = today + timedelta(days=0 if value == "today" else 1)
-    elif value.startswith("+") and value[1:].rstrip("d").isdigit():
-        days = int(value[1:].rstrip("d"))
-        if days > 3650:
-            raise UserError(f"{text.strip()!r} is more than ten years away")
-        day = today + timedelta(days=days)
-    else:
-        try:
-            day = datetime.strptime(value, "%Y-%m-%d").date()
-        except ValueError:
-            raise UserError(
-                f"{text.strip()!r} is not a date: use YYYY-MM-DD, +N (days), today or tomorrow"
-            ) from None
-        if day < today:
-            raise UserError(f"{day.isoformat()} is in the past")
-    return datetime(day.year, day.month, day.day, 9, tzinfo=tz)
-
-
 # --- what a rep does -----------------------------------------------------------------------
 
 
@@ -121,18 +91,19 @@ def log_call(
     *,
     outcome: str,
     notes: str | None,
-    next_step: str | None = None,
-    next_step_at: datetime | None,
     now: datetime,
+    tz: ZoneInfo,
+    task_id: uuid.UUID | None = None,
+    task_version: int | None = None,
+    next_task: TaskDraft | None = None,
 ) -> CustomerInteraction:
-    """One outbound call: an interaction row (see `profile.log_interaction`), and the
-    customer's next step, replaced by what the rep sets now (None clears it): after a call
-    the plan is whatever was just agreed."""
+    """One outbound call, in the caller's transaction: an interaction row (see
+    `profile.log_interaction`); the task it was for (`task_id`, one of this customer's, with
+    the version the caller saw: `task_version`, or its current one when None) completed; and
+    the next task, when one is given (its due as typed, read by `parse_due`) created. Any
+    other task of the customer is left as it is: a call never removes a plan silently."""
     if outcome not in OUTCOMES:
         raise UserError(f"unknown call outcome {outcome!r}; one of: {', '.join(OUTCOMES)}")
-    if next_step_at is not None and next_step_at < now - timedelta(days=1):
-        raise UserError("the next step date is in the past")
-    step = validation.one_line_text(next_step, "next step", max_len=500)
     interaction = log_interaction(
         session,
         actor,
@@ -143,11 +114,23 @@ def log_call(
         now=now,
         outcome=outcome,
     )
-    session.execute(
-        sa.update(Customer)
-        .where(Customer.id == customer_id)
-        .values(next_step=step, next_step_at=next_step_at, version=Customer.version + 1)
-    )
+    if task_id is not None:
+        task = session.execute(
+            sa.select(Task.customer_id, Task.version).where(Task.id == task_id)
+        ).first()
+        if task is None:
+            raise NotFound("the task this call was for no longer exists (deleted by someone else)")
+        if task.customer_id != customer_id:
+            raise UserError("the task this call was for belongs to another customer")
+        task_editing.complete_task(
+            session,
+            actor,
+            task_id,
+            expected_version=task.version if task_version is None else task_version,
+            now=now,
+        )
+    if next_task is not None:
+        task_editing.create_from_draft(session, actor, customer_id, next_task, now=now, tz=tz)
     return interaction
 
 
@@ -164,62 +147,20 @@ def convert(
     customer_ids: Sequence[uuid.UUID],
     *,
     now: datetime,
-    open_estimate: tuple[uuid.UUID, str, Decimal] | None = None,
 ) -> Conversion:
-    """Make leads active customers (one statement for any number), optionally opening an
-    estimate (pipeline, title, amount) in the pipeline's first stage for a single lead.
+    """Make leads active customers (one statement for any number). A deal opened with the
+    conversion is the deals domain's (`deals.editing.create_deal`): the use case runs both
+    in one transaction.
 
     A lead already converted (for example by moving its estimate to Won) is left alone and
-    counted as `already`: no double work, no second estimate."""
+    counted as `already`: no double work."""
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
         return Conversion(0, 0)
-    if open_estimate is not None and len(ids) != 1:
-        raise UserError("an estimate can be opened when converting one lead at a time")
     changed = activate_leads(
         session, ids, by=actor.id, at=now, reason="converted from the leads inbox"
     )
-    estimate_id = None
-    if open_estimate is not None and changed:
-        pipeline_id, title, amount = open_estimate
-        title = validation.require_text(title, "estimate title", max_len=200)
-        if amount < 0:
-            raise UserError("the estimate amount cannot be negative")
-        first = session.execute(
-            sa.select(DealStage)
-            .where(DealStage.pipeline_id == pipeline_id, ~DealStage.is_won, ~DealStage.is_lost)
-            .order_by(DealStage.position)
-            .limit(1)
-        ).scalar_one_or_none()
-        if first is None:
-            raise NotFound("that pipeline has no open stage")
-        estimate = Estimate(
-            customer_id=ids[0],
-            title=title,
-            amount=amount,
-            status=EstimateStatus.draft,
-            stage_id=first.id,
-            stage_entered_at=now,
-            owner_id=actor.id,
-            created_by=actor.id,
-            created_at=now,
-            updated_at=now,
-            updated_by=actor.id,
-        )
-        session.add(estimate)
-        session.flush()
-        session.add(
-            EstimateStageHistory(
-                estimate_id=estimate.id,
-                to_stage_id=first.id,
-                to_stage_name=first.name,
-                moved_by=actor.id,
-                moved_at=now,
-            )
-        )
-        session.flush()
-        estimate_id = estimate.id
-    return Conversion(len(changed), len(ids) - len(changed), estimate_id)
+    return Conversion(len(changed), len(ids) - len(changed))
 
 
 def assign(

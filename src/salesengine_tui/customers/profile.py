@@ -1,5 +1,6 @@
-"""A customer's profile: contact details, equipment, tickets and estimates, and editing the
-contact details under an optimistic lock. Plain functions over a Session; no Textual."""
+"""A customer's profile: contact details, open tasks, equipment, tickets and estimates, and
+editing the contact details under an optimistic lock; what a caller sees while calling (the
+open tasks and the last interactions). Plain functions over a Session; no Textual."""
 
 from __future__ import annotations
 
@@ -25,10 +26,17 @@ from ..db.models import (
     Estimate,
     InteractionDirection,
     InteractionType,
+    Task,
     Ticket,
     User,
 )
 from ..db.text_search import contains
+from ..tasks.model import TaskRow
+from ..tasks.queries import open_tasks
+
+# The open tasks a profile lists (the soonest first); the count says how many there are.
+PROFILE_TASKS = 5
+RECENT_INTERACTIONS = 3  # what Quick Call shows of the customer's history
 
 LIST_LIMIT = 50
 NOTES_MAX = 10_000
@@ -78,9 +86,9 @@ class Profile:
     owner_name: str | None
     created_at: datetime
     last_interaction_at: datetime | None
-    next_step: str | None
-    next_step_at: datetime | None
     email_opt_out: bool
+    open_tasks: list[TaskRow] = field(default_factory=list)  # the soonest PROFILE_TASKS
+    open_task_count: int = 0
     equipment: list[EquipmentRow] = field(default_factory=list)
     tickets: list[TicketRow] = field(default_factory=list)
     estimates: list[EstimateRow] = field(default_factory=list)
@@ -165,12 +173,73 @@ def profile(session: Session, customer_id: uuid.UUID) -> Profile:
         owner_name=row.owner_name,
         created_at=c.created_at,
         last_interaction_at=c.last_interaction_at,
-        next_step=c.next_step,
-        next_step_at=c.next_step_at,
         email_opt_out=c.email_opt_out,
+        open_tasks=open_tasks(session, customer_id=customer_id, limit=PROFILE_TASKS),
+        open_task_count=open_task_count(session, customer_id),
         equipment=equipment,
         tickets=tickets,
         estimates=estimates,
+    )
+
+
+def open_task_count(session: Session, customer_id: uuid.UUID) -> int:
+    return session.execute(
+        sa.select(sa.func.count())
+        .select_from(Task)
+        .where(Task.customer_id == customer_id, Task.done_at.is_(None))
+    ).scalar_one()
+
+
+@dataclass(frozen=True)
+class InteractionLine:
+    """One past interaction as a caller glances at it."""
+
+    type: str
+    direction: str
+    outcome: str | None
+    at: datetime
+    notes: str | None
+    by: str | None
+
+
+@dataclass(frozen=True)
+class CallSheet:
+    """What Quick Call shows beside the number: every open task (the soonest first, up to a
+    limit) and how many there are, and the last few interactions, newest first."""
+
+    open_tasks: list[TaskRow]
+    open_task_count: int
+    recent: list[InteractionLine]
+
+
+def recent_interactions(
+    session: Session, customer_id: uuid.UUID, limit: int = RECENT_INTERACTIONS
+) -> list[InteractionLine]:
+    by = aliased(User)
+    rows = session.execute(
+        sa.select(
+            CustomerInteraction.type,
+            CustomerInteraction.direction,
+            CustomerInteraction.outcome,
+            CustomerInteraction.created_at,
+            CustomerInteraction.notes,
+            by.name,
+        )
+        .outerjoin(by, by.id == CustomerInteraction.created_by)
+        .where(CustomerInteraction.customer_id == customer_id)
+        .order_by(CustomerInteraction.created_at.desc(), CustomerInteraction.id.desc())
+        .limit(limit)
+    )
+    return [InteractionLine(str(r[0]), str(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def call_sheet(session: Session, customer_id: uuid.UUID) -> CallSheet:
+    if session.get(Customer, customer_id) is None:
+        raise NotFound("that customer no longer exists")
+    return CallSheet(
+        open_tasks=open_tasks(session, customer_id=customer_id, limit=LIST_LIMIT),
+        open_task_count=open_task_count(session, customer_id),
+        recent=recent_interactions(session, customer_id),
     )
 
 

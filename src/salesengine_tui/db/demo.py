@@ -258,6 +258,7 @@ def _insert_staff(cur: psycopg.Cursor, gen: DemoGenerator) -> tuple[Staff, int]:
         reps=tuple(ids[m.login] for m in gen.staff_plan if m.role == "rep"),
         technicians=tuple(ids[m.login] for m in gen.staff_plan if m.role == "technician"),
         system=system[0].hex,
+        managers=tuple(ids[m.login] for m in gen.staff_plan if m.role == "manager"),
     )
     return staff, inserted
 

@@ -22,11 +22,12 @@ TABLES = (
     "estimates",
     "estimate_stage_history",
     "customer_interactions",
+    "tasks",
 )
 COLUMNS = {
     "customers": "id, name, email, phone, address, city, state, postal_code, created_at, "
     "updated_at, status, lead_source, owner_id, email_opt_out, opted_out_at, "
-    "email_suppressed_at, last_interaction_at, next_step, next_step_at, version",
+    "email_suppressed_at, last_interaction_at, version",
     "equipment": "id, customer_id, kind, brand, model, serial_number, installed_on, created_at",
     "tickets": "id, number, customer_id, equipment_id, technician_id, status, summary, "
     "resolution, opened_at, scheduled_for, closed_at",
@@ -37,6 +38,8 @@ COLUMNS = {
     "to_stage_name, moved_by, moved_at, lost_reason",
     "customer_interactions": "id, customer_id, type, direction, notes, created_by, created_at, "
     "outcome, estimate_id",
+    "tasks": "id, customer_id, estimate_id, kind, title, notes, due_at, all_day, assignee_id, "
+    "created_by, created_at, done_at, done_by, reminded_at, updated_at, version",
 }
 
 
@@ -68,6 +71,7 @@ class Staff:
     reps: tuple[str, ...]
     technicians: tuple[str, ...]
     system: str
+    managers: tuple[str, ...] = ()  # `demo` first: some tasks are theirs
 
 
 class Unit(NamedTuple):

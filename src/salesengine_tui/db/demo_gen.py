@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from faker import Faker
 
-from . import demo_sales
+from . import demo_sales, demo_tasks
 from . import demo_words as w
 from .demo_company import DAY, TABLES, Pipeline, Staff, Unit, plan_staff
 from .demo_pools import POOL_BITS, build_pools, copy_text, weighted
@@ -45,13 +45,14 @@ class DemoGenerator:
         self.bits = rng.getrandbits
         today = self.now_e // DAY
         # Lookup tables for times: 40 years back (25-year-old equipment of 5-year customers)
-        # and a year ahead (booked visits, next steps).
+        # and a year ahead (booked visits, tasks).
         self.d0 = today - 40 * 366
         dates = [date.fromordinal(_EPOCH_ORDINAL + d) for d in range(self.d0, today + 366)]
         self.days = [d.isoformat() for d in dates]
         # Serial numbers start with the week and year of manufacture, as most brands' do.
         self.serial_head = [f"{d.isocalendar()[1]:02d}{d.year % 100:02d}" for d in dates]
         self.tods = [f" {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)]
+        self.task_clock = demo_tasks.TaskClock(self.now_e, seed)
         self.ticket_no = 0
         self.estimate_no = 0
         self.counts = dict.fromkeys(TABLES, 0)
@@ -170,11 +171,11 @@ class DemoGenerator:
         suppressed = NULL
         if email != NULL and rand() < 0.005:
             suppressed = self.ts(created + int(rand() * (now - created)))
-        step = step_at = NULL
+        # The draws the customer's old next step took, still taken so every other row stays
+        # as it was for a seed; tasks draw on a stream of their own.
         if (status == "lead" and rand() < 0.35) or (open_est and rand() < 0.25):
-            step = self.pick(w.NEXT_STEPS)
-            lo = max(created, now - 3 * DAY)
-            step_at = self.ts(self.office(lo + int(rand() * (now + 7 * DAY - lo)), now + 8 * DAY))
+            rand(), rand()
+        demo_tasks.tasks(self, self.task_clock, cid, status, owner, created, open_est, touches)
         last_touch = max(touches) if touches else None
         updated = max(created, last_touch or created)
         self.out["customers"].append(
@@ -197,8 +198,6 @@ class DemoGenerator:
                     opted_at,
                     suppressed,
                     self.ts(last_touch) if last_touch else NULL,
-                    step,
-                    step_at,
                     "1",
                 )
             )

@@ -31,8 +31,8 @@ def estimates(
     created: int,
     eol: list[tuple[str, int, Unit]],
     touches: list[int],
-) -> tuple[str, int] | None:
-    """The customer's estimates; returns (id, created) of the open one, if any."""
+) -> tuple[str, int, str] | None:
+    """The customer's estimates; returns (id, created, owner) of the open one, if any."""
     rand, now = g.rand, g.now_e
     if now - created < 2 * HOUR:
         return None  # too new to have been quoted
@@ -45,9 +45,9 @@ def estimates(
         r = rand()
         outcome = "open" if r < 0.85 or status != "active" else "won" if r < 0.95 else "lost"
         est = _estimate(g, cid, biz, units, rep, outcome, linked, created, touches)
-        open_est = est if outcome == "open" else None
+        open_est = (*est, rep) if outcome == "open" else None
     elif rand() < _OPEN_CHANCE[status] * (2 if biz else 1):
-        open_est = _estimate(g, cid, biz, units, rep, "open", None, created, touches)
+        open_est = (*_estimate(g, cid, biz, units, rep, "open", None, created, touches), rep)
     r = rand()
     # Only customers with work were ever won (won means a booked install: an active customer).
     if status == "active" and r < 0.05:
@@ -215,7 +215,7 @@ def interactions(
     owner: str | None,
     created: int,
     end: int,
-    open_est: tuple[str, int] | None,
+    open_est: tuple[str, int, str] | None,
     touches: list[int],
 ) -> None:
     """Calls, emails, texts and visits: a few per lead, fewer per customer, none after churn."""

@@ -422,6 +422,47 @@ NEXT_STEPS = (
     "Follow up on rebate paperwork",
     "Book second opinion visit",
 )
+# Task titles by kind: what reps plan after a call (calls use NEXT_STEPS too).
+TASK_TITLES = {
+    "call": (
+        *NEXT_STEPS,
+        "Call to confirm the site visit",
+        "Check in after the proposal",
+        "Call back - asked for the morning",
+    ),
+    "email": (
+        "Email the financing application",
+        "Send the revised proposal",
+        "Email rebate forms",
+        "Send warranty details",
+        "Email photos of the old unit to the installer",
+    ),
+    "meeting": (
+        "Walk through the proposal",
+        "Review options with both owners",
+        "Go over the maintenance plan",
+    ),
+    "site_visit": (
+        "Measure for the new system",
+        "Load calculation visit",
+        "Check duct sizing",
+        "Inspect the attic air handler",
+    ),
+    "todo": (
+        "Prepare the proposal",
+        "Order the thermostat",
+        "Check stock for the condenser",
+        "Update the quote with the rebate",
+        "Ask the office about permit timing",
+    ),
+}
+TASK_NOTES = (
+    "Prefers texts before calls.",
+    "Both owners need to be there.",
+    "Gate code is on the ticket.",
+    "Asked about the utility rebate.",
+    "Dog in the back yard.",
+)
 TOPICS = (
     "the heat pump quote",
     "AC replacement",

@@ -3,7 +3,8 @@
 - `cards`: the read model (columns, cards paged by keyset, a card's position);
 - `card_detail`: a card with its customer's facts and stage history;
 - `moves`: move, undo, reassign;
-- `won_lost`: what happens when a deal enters Won, Lost or an open stage;
+- `won_lost`: what happens when a deal enters Won (its value, who is credited), Lost (a
+  reason) or an open stage;
 - `rotting`: days in stage and the rotting rule;
 - `board_changes`: the NOTIFY that tells every open board to repaint.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 from .board_changes import BOARD_CHANNEL, BoardChange, notify_change
 from .card_detail import CardDetail, HistoryEntry, detail
 from .cards import (
+    OWNER_LABELS,
+    OWNERS,
     PAGE_SIZE,
     SORT_LABELS,
     SORTS,
@@ -20,21 +23,25 @@ from .cards import (
     BoardQuery,
     Card,
     Column,
+    Owners,
     Sort,
     columns,
     get_card,
     initials,
+    month_start,
     next_sort,
     page,
     position,
     with_card_moved,
 )
-from .moves import Move, MoveConflict, move, reassign, undo
+from .moves import Move, MoveConflict, move, reassign, undo, value_text
 from .rotting import Freshness, freshness
-from .won_lost import LostReasonRequired
+from .won_lost import LostReasonRequired, ValueRequired
 
 __all__ = [
     "BOARD_CHANNEL",
+    "OWNERS",
+    "OWNER_LABELS",
     "PAGE_SIZE",
     "SORTS",
     "SORT_LABELS",
@@ -49,12 +56,15 @@ __all__ = [
     "LostReasonRequired",
     "Move",
     "MoveConflict",
+    "Owners",
     "Sort",
+    "ValueRequired",
     "columns",
     "detail",
     "freshness",
     "get_card",
     "initials",
+    "month_start",
     "move",
     "next_sort",
     "notify_change",
@@ -62,5 +72,6 @@ __all__ = [
     "position",
     "reassign",
     "undo",
+    "value_text",
     "with_card_moved",
 ]

@@ -4,13 +4,16 @@ Plain functions over a Session; no Textual. Column totals are one aggregate stat
 come a page at a time in the column's sort order, continuing from a neighbour's key (keyset)
 where one is known and by offset only for a jump, so a column of 100,000 estimates costs what
 a column of 100 does.
+
+A card's next step is its customer's soonest open task (a task for the deal is one of its
+customer's): title and due time, each an index probe of `ix_tasks_open_customer` per card shown.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -20,6 +23,7 @@ from sqlmodel import Session
 from ..base.errors import NotFound
 from ..db.models import Customer, CustomerStatus, DealStage, Estimate, User
 from ..db.text_search import contains
+from ..tasks.queries import next_task_due_sql, next_task_title_sql
 
 PAGE_SIZE = 100
 ZERO = Decimal(0)
@@ -35,6 +39,29 @@ SORT_LABELS: dict[Sort, str] = {
 
 def next_sort(sort: Sort) -> Sort:
     return SORTS[(SORTS.index(sort) + 1) % len(SORTS)]
+
+
+Owners = Literal["everyone", "mine", "unassigned"]
+OWNERS: tuple[Owners, ...] = ("everyone", "mine", "unassigned")
+OWNER_LABELS: dict[Owners, str] = {
+    "everyone": "everyone's deals",
+    "mine": "only my deals",
+    "unassigned": "unassigned deals",
+}
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    first = month_start(day)
+    return (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
 
 
 def initials(name: str | None) -> str:
@@ -53,6 +80,21 @@ class BoardQuery:
     sort: Sort = "days"
     text: str = ""  # matches customer name or estimate title, anywhere, any case
     owner_id: uuid.UUID | None = None  # "only my deals"
+    unassigned: bool = False  # only deals nobody owns (new upsell opportunities, say)
+    # "Closing this month": the first day of the month (in the business time zone) whose
+    # expected close dates are shown; None shows every deal.
+    closing_in: date | None = None
+
+    @property
+    def owners(self) -> Owners:
+        if self.unassigned:
+            return "unassigned"
+        return "mine" if self.owner_id is not None else "everyone"
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything narrows the cards (the sort does not)."""
+        return bool(self.text.strip()) or self.owners != "everyone" or self.closing_in is not None
 
 
 @dataclass(frozen=True)
@@ -91,13 +133,16 @@ class Card:
     owner_id: uuid.UUID | None
     owner_name: str | None
     last_interaction_at: datetime | None
-    next_step: str | None
-    next_step_at: datetime | None
     lost_reason: str | None
+    amount_estimated: bool  # the value is the system's guess until a person sets it
+    expected_close_on: date | None
+    # The customer's soonest open task (one for this deal is one of the customer's).
+    next_task: str | None
+    next_task_due: datetime | None
 
     @property
     def has_next_step(self) -> bool:
-        return bool(self.next_step) or self.next_step_at is not None
+        return self.next_task_due is not None
 
 
 def _text_filter(text: str) -> sa.ColumnElement[bool] | None:
@@ -112,8 +157,14 @@ def _filters(query: BoardQuery) -> list[sa.ColumnElement[bool]]:
     text = _text_filter(query.text)
     if text is not None:
         conditions.append(text)
-    if query.owner_id is not None:
+    if query.unassigned:
+        conditions.append(Estimate.owner_id.is_(None))
+    elif query.owner_id is not None:
         conditions.append(Estimate.owner_id == query.owner_id)
+    if query.closing_in is not None:
+        start = month_start(query.closing_in)
+        conditions.append(Estimate.expected_close_on >= start)
+        conditions.append(Estimate.expected_close_on < next_month(start))
     return conditions
 
 
@@ -199,9 +250,11 @@ _CARD_COLUMNS = (
     Estimate.owner_id,
     _OWNER.name.label("owner_name"),
     Customer.last_interaction_at,
-    Customer.next_step,
-    Customer.next_step_at,
     Estimate.lost_reason,
+    Estimate.amount_estimated,
+    Estimate.expected_close_on,
+    next_task_title_sql(Estimate.customer_id).label("next_task"),
+    next_task_due_sql(Estimate.customer_id).label("next_task_due"),
 )
 
 
@@ -240,22 +293,21 @@ def page(
         stmt = stmt.where(row > value if ascending else row < value)
     stmt = stmt.order_by(*(k.asc() if ascending else k.desc() for k in keys)).limit(limit)
     if offset and anchor is None:
+        # Skip over the sort keys alone (the estimates index, joined to customers only when
+        # the order or the filter reads them; no owner, no next step per skipped row), then
+        # read the page from the key found there: ~50 ms -> a few at 12,000 deep.
+        skip = sa.select(*keys).where(Estimate.stage_id == stage_id, *_filters(query))
         if _needs_customer(query):
-            stmt = stmt.offset(offset)
-        else:
-            # Skip over the estimates index alone (no join per skipped row), then read the
-            # page from the key found there: ~50 ms -> a few at 12,000 deep.
-            key = session.execute(
-                sa.select(*keys)
-                .where(Estimate.stage_id == stage_id, *_filters(query))
-                .order_by(*(k.asc() if ascending else k.desc() for k in keys))
-                .offset(offset)
-                .limit(1)
-            ).first()
-            if key is None:
-                return []
-            row, value = sa.tuple_(*keys), sa.tuple_(*key)
-            stmt = stmt.where(row >= value if ascending else row <= value)
+            skip = skip.join(Customer, Customer.id == Estimate.customer_id)
+        key = session.execute(
+            skip.order_by(*(k.asc() if ascending else k.desc() for k in keys))
+            .offset(offset)
+            .limit(1)
+        ).first()
+        if key is None:
+            return []
+        row, value = sa.tuple_(*keys), sa.tuple_(*key)
+        stmt = stmt.where(row >= value if ascending else row <= value)
     cards = [Card(**row._mapping) for row in session.execute(stmt)]
     return cards[::-1] if backwards else cards
 

@@ -5,9 +5,10 @@ average is computed by PostgreSQL, each statement driven by an index range so th
 with what is shown (deals decided in the window, the oldest cards of each stage, my own deals),
 not with the tables. The figures live by subject:
 
-- `forecast`: the open stages (count, value, weighted forecast, rotting) and the rotting deals;
+- `forecast`: the open stages (count, value, weighted forecast, rotting), the rotting deals,
+  and the forecast by expected close month;
 - `win_rate`: won and lost in the last `WINDOW_DAYS`, the funnel, won value per week;
-- `my_day`: the acting user's next steps due today and their own rotting deals;
+- `my_day`: the acting user's tasks due today (and overdue) and their own rotting deals;
 - `rotting`: days in stage and the rotting rule, the same on the board.
 
 `load` gathers the whole dashboard, its statements run side by side on their own sessions
@@ -29,15 +30,20 @@ from sqlmodel import Session
 
 from ..activity.feed import ActivityItem, recent_activity
 from .forecast import (
+    _CLOSE_MONTHS,
     _ROTTING,
     _STAGES,
+    CLOSE_MONTHS,
     ROTTING_LIMIT,
+    CloseBucket,
+    CloseMonth,
     RottingDeal,
     StageFigures,
+    close_months,
     rotting_deals,
     stage_figures,
 )
-from .my_day import _MY_ROTTING, _NEXT_STEPS, DUE_LIMIT, Due, DueItem, DueKind, due_today
+from .my_day import _MY_ROTTING, DUE_LIMIT, Due, DueItem, DueKind, due_today
 from .pipelines import PipelineInfo, list_pipelines
 from .rotting import local_today
 from .win_rate import (
@@ -56,17 +62,20 @@ from .win_rate import (
 )
 
 __all__ = [
+    "CLOSE_MONTHS",
     "DUE_LIMIT",
     "ROTTING_LIMIT",
     "WEEKS",
     "WINDOW_DAYS",
+    "_CLOSE_MONTHS",
     "_FUNNEL",
     "_MY_ROTTING",
-    "_NEXT_STEPS",
     "_OUTCOMES",
     "_ROTTING",
     "_STAGES",
     "_WEEKLY",
+    "CloseBucket",
+    "CloseMonth",
     "Dashboard",
     "Due",
     "DueItem",
@@ -77,6 +86,7 @@ __all__ = [
     "RottingDeal",
     "StageFigures",
     "WeekWon",
+    "close_months",
     "due_today",
     "funnel",
     "load",
@@ -104,6 +114,9 @@ class PipelineFigures:
     funnel: list[FunnelStep]
     weekly_won: list[WeekWon]  # oldest week first, `WEEKS` of them, this week last
     rotting: list[RottingDeal]
+    # Overdue, this month and the next, later, no date; None: not read (the dashboard reads it
+    # only while it shows the forecast by close month).
+    close_months: list[CloseMonth] | None = None
 
     @property
     def open_count(self) -> int:
@@ -129,6 +142,7 @@ def pipeline_figures(
     now: datetime,
     tz: ZoneInfo,
     days: int = WINDOW_DAYS,
+    by_close_month: bool = False,
 ) -> PipelineFigures:
     return PipelineFigures(
         pipeline=pipeline,
@@ -137,6 +151,7 @@ def pipeline_figures(
         funnel=funnel(session, pipeline.id, now=now, days=days),
         weekly_won=weekly_won(session, pipeline.id, now=now, tz=tz),
         rotting=rotting_deals(session, pipeline.id, now=now, tz=tz),
+        close_months=close_months(session, pipeline.id, now=now, tz=tz) if by_close_month else None,
     )
 
 
@@ -166,9 +181,11 @@ def load(
     user_id: uuid.UUID,
     now: datetime,
     tz: ZoneInfo,
+    by_close_month: bool = False,
 ) -> Dashboard:
     """Everything the dashboard shows, for `pipeline_id` (or the first pipeline): the parts
-    run concurrently, each on a session of its own from `open_session` (read-only)."""
+    run concurrently, each on a session of its own from `open_session` (read-only). The
+    forecast by close month only `by_close_month` (it reads every open deal's row)."""
 
     def run(part: Callable[[Session], T]) -> T:
         with open_session() as session:
@@ -187,6 +204,11 @@ def load(
             stages = pool.submit(run, lambda s: stage_figures(s, pid, now=now, tz=tz))
             rotting = pool.submit(run, lambda s: rotting_deals(s, pid, now=now, tz=tz))
             weekly = pool.submit(run, lambda s: weekly_won(s, pid, now=now, tz=tz))
+            by_month = (
+                pool.submit(run, lambda s: close_months(s, pid, now=now, tz=tz))
+                if by_close_month
+                else None
+            )
         due = pool.submit(run, lambda s: due_today(s, user_id, now=now, tz=tz))
         feed = pool.submit(run, recent_activity)
         if chosen is not None:
@@ -197,6 +219,7 @@ def load(
                 funnel=steps.result(),
                 weekly_won=weekly.result(),
                 rotting=rotting.result(),
+                close_months=by_month.result() if by_month is not None else None,
             )
         return Dashboard(
             as_of=now,

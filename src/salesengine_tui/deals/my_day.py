@@ -1,6 +1,6 @@
-"""My day: what the acting user should do today. Next steps due by the end of today (the
-overdue ones too) on customers they own, and their own rotting deals in every pipeline; each
-list short, its total counted by SQL past the few shown."""
+"""My day: what the acting user should do today. Their open tasks due by the end of today
+(overdue first: My tasks' first two buckets, `tasks.queries`), and their own rotting deals in
+every pipeline; each list short, its total counted by SQL past the few shown."""
 
 from __future__ import annotations
 
@@ -14,52 +14,63 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from ..customers.leads import end_of_day
-from .rotting import calendar_days_sql, days_in_stage_sql, rotting_before_sql, sql_params
+from ..db.models import TaskKind
+from ..tasks.due import local_today
+from ..tasks.model import Bucket, TaskRow
+from ..tasks.queries import my_tasks
+from .rotting import days_in_stage_sql, rotting_before_sql, sql_params
 
 DUE_LIMIT = 30
 
 
 class DueKind(StrEnum):
-    next_step = "next_step"
+    task = "task"
     rotting = "rotting"
 
 
 @dataclass(frozen=True)
 class DueItem:
-    """Something the acting user should do today: a customer's next step, or a rotting deal."""
+    """Something the acting user should do today: a task due, or a rotting deal."""
 
     kind: DueKind
     customer_id: uuid.UUID
     customer_name: str
-    text: str | None  # the next step, or the deal's title
-    at: datetime | None = None  # when the next step is due
-    overdue_days: int = 0  # next step: calendar days past due; rotting: days over threshold
+    text: str | None  # the task's title, or the deal's title
+    at: datetime | None = None  # when the task is due
+    overdue_days: int = 0  # task: calendar days past its day; rotting: days over threshold
     estimate_number: int | None = None
     stage_name: str | None = None
     amount: Decimal | None = None
+    # tasks only
+    task_id: uuid.UUID | None = None
+    task_kind: TaskKind | None = None
+    all_day: bool = False
+    overdue: bool = False  # an all-day task of an earlier day, a timed one before now
+    task: TaskRow | None = None  # as read: what `x` (done) on it must carry
 
     @property
     def key(self) -> str:
+        if self.task_id is not None:
+            return f"{self.kind.value}:{self.task_id}"
         return f"{self.kind.value}:{self.customer_id}:{self.estimate_number or ''}"
+
+    @property
+    def due_today(self) -> bool:
+        """A task due later today (not yet overdue): what the dashboard makes stand out."""
+        return self.kind is DueKind.task and not self.overdue
 
 
 @dataclass(frozen=True)
 class Due:
-    items: list[DueItem]  # next steps (earliest first), then rotting deals (most overdue)
-    next_steps: int  # how many next steps are due (the list may show fewer)
+    items: list[DueItem]  # tasks (overdue first, by due time), then rotting deals (most over)
+    tasks: int  # how many tasks are due by the end of today (the list may show fewer)
+    overdue: int  # of those, how many are overdue
     rotting: int  # how many of my deals are rotting
 
+    @property
+    def due_today(self) -> int:
+        return self.tasks - self.overdue
 
-_NEXT_STEPS = f"""
-SELECT c.id AS customer_id, c.name AS customer_name, c.next_step, c.next_step_at,
-       {calendar_days_sql("c.next_step_at")} AS overdue_days,
-       count(*) OVER () AS total
-FROM customers c
-WHERE c.owner_id = :me AND c.next_step_at < :end_of_day
-ORDER BY c.next_step_at, c.id
-LIMIT :limit
-"""
 
 _MY_ROTTING = f"""
 WITH stages AS MATERIALIZED (
@@ -86,6 +97,24 @@ ORDER BY m.over DESC, m.id
 """
 
 
+def _task_item(task: TaskRow, *, overdue: bool, now: datetime, tz: ZoneInfo) -> DueItem:
+    days = (local_today(now, tz) - task.due_at.astimezone(tz).date()).days
+    return DueItem(
+        kind=DueKind.task,
+        customer_id=task.customer_id,
+        customer_name=task.customer_name,
+        text=task.title,
+        at=task.due_at,
+        overdue_days=max(0, days),
+        estimate_number=task.estimate_number,
+        task_id=task.id,
+        task_kind=task.kind,
+        all_day=task.all_day,
+        overdue=overdue,
+        task=task,
+    )
+
+
 def due_today(
     session: Session,
     user_id: uuid.UUID,
@@ -94,24 +123,24 @@ def due_today(
     tz: ZoneInfo,
     limit: int = DUE_LIMIT,
 ) -> Due:
-    """The acting user's next steps due by the end of today (the overdue ones too), and their
+    """The acting user's open tasks due by the end of today (overdue first) and their
     rotting deals in every pipeline. Totals are counted by SQL past the `limit` shown."""
-    params = {**sql_params(now, tz), "me": user_id, "limit": limit}
-    steps = session.execute(
-        sa.text(_NEXT_STEPS), {**params, "end_of_day": end_of_day(now, tz)}
+    mine = my_tasks(
+        session,
+        now=now,
+        tz=tz,
+        assignee_id=user_id,
+        limit=limit,
+        buckets=(Bucket.overdue, Bucket.today),
+    )
+    # overdue first, then today, at most `limit` in all
+    tasks = [_task_item(t, overdue=True, now=now, tz=tz) for t in mine.overdue] + [
+        _task_item(t, overdue=False, now=now, tz=tz) for t in mine.today
+    ]
+    rotting = session.execute(
+        sa.text(_MY_ROTTING), {**sql_params(now, tz), "me": user_id, "limit": limit}
     ).all()
-    rotting = session.execute(sa.text(_MY_ROTTING), params).all()
-    items = [
-        DueItem(
-            kind=DueKind.next_step,
-            customer_id=r.customer_id,
-            customer_name=r.customer_name,
-            text=r.next_step,
-            at=r.next_step_at,
-            overdue_days=max(0, r.overdue_days),
-        )
-        for r in steps
-    ] + [
+    items = tasks[:limit] + [
         DueItem(
             kind=DueKind.rotting,
             customer_id=r.customer_id,
@@ -126,6 +155,7 @@ def due_today(
     ]
     return Due(
         items=items,
-        next_steps=steps[0].total if steps else 0,
+        tasks=mine.due_count,
+        overdue=mine.overdue_count,
         rotting=rotting[0].total if rotting else 0,
     )

@@ -5,6 +5,9 @@ A card's days in stage are calendar days in the business time zone since it ente
 (a card that entered at 11pm yesterday is a day old this morning). It is rotting once those
 days reach its stage's `rotting_days` (None: the stage never rots), and near rotting from three
 quarters of the way there.
+
+Only open deals rot: a Won or Lost card shows when (and why) it was decided instead, and the
+figures count open stages only, whatever `rotting_days` a decided stage was given.
 """
 
 from __future__ import annotations

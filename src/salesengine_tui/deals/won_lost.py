@@ -1,7 +1,11 @@
 """What happens when a deal enters a stage: Won, Lost or an open one.
 
 - Won: the estimate is accepted, and a lead customer becomes active (`activate_leads`, the one
-  rule for a lead becoming active).
+  rule for a lead becoming active). A deal worth $0, or whose value is the system's guess
+  (`amount_estimated`), does not enter Won until a person gives (or confirms) its value:
+  `ValueRequired` asks for it, and the move is made again with the value. A rep who wins an
+  unassigned deal is credited with it (it becomes theirs); a manager's win leaves it unassigned
+  (the board warns: nobody is credited until it is assigned).
 - Lost: a reason is required (500 characters at most); the estimate is declined and keeps it.
 - An open stage: the estimate is sent, and any old lost reason is cleared.
 
@@ -13,18 +17,59 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from sqlmodel import Session
 
+from ..access.users import Actor
 from ..base.errors import UserError
+from ..base.validation import check_money
 from ..customers.status import activate_leads
-from ..db.models import DealStage, EstimateStatus
+from ..db.models import DealStage, EstimateStatus, UserRole
 
 LOST_REASON_MAX = 500
 
 
 class LostReasonRequired(UserError):
     pass
+
+
+class ValueRequired(UserError):
+    """Entering a Won stage needs the deal's value from a person first: the deal is at $0, or
+    its value is an estimate to confirm (`estimated`; `amount` is then the guess to offer)."""
+
+    def __init__(self, stage_name: str, amount: Decimal, *, estimated: bool) -> None:
+        if estimated:
+            message = f"the value is an estimate: confirm or correct it to move to {stage_name}"
+        else:
+            message = f"moving to {stage_name} needs the deal's value (it is $0)"
+        super().__init__(message)
+        self.stage_name = stage_name
+        self.amount = amount
+        self.estimated = estimated
+
+
+def value_on_entry(
+    stage: DealStage, amount: Decimal, estimated: bool, given: Decimal | None
+) -> Decimal | None:
+    """The value a deal entering `stage` is given: `given` (a person typed it), else None (it
+    keeps its value). Won refuses $0 and asks first when the value is $0 or an estimate."""
+    if given is not None:
+        given = check_money(given)
+        if stage.is_won and given <= 0:
+            raise UserError(f"a deal in {stage.name} needs a value above $0")
+        return given
+    if stage.is_won and (amount <= 0 or estimated):
+        raise ValueRequired(stage.name, amount, estimated=estimated and amount > 0)
+    return None
+
+
+def owner_on_entry(stage: DealStage, owner_id: uuid.UUID | None, actor: Actor) -> uuid.UUID | None:
+    """Who a deal entering `stage` is credited to, when that changes (None: it does not): a rep
+    who wins an unassigned deal. A manager's win stays unassigned (they are not the seller)."""
+    if stage.is_won and owner_id is None and actor.role is UserRole.rep:
+        return actor.id
+    return None
 
 
 def lost_reason_for(stage: DealStage, reason: str | None) -> str | None:

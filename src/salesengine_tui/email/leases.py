@@ -1,7 +1,7 @@
 """The sender's hold on outbox rows: a claim is a lease (`SALESENGINE_OUTBOX_LEASE_SECONDS`),
 renewed between the requests of a batch once a quarter of it has gone (so it only has to outlast
-that quarter and one request); rows of a sender whose lease is over (it died) go back to the queue; rows not sent go back with a backoff
-or, never handed to the provider, at once."""
+that quarter and one request); rows of a sender whose lease is over (it died) go back to the
+queue; rows not sent go back with a backoff or, never handed to the provider, at once."""
 
 from __future__ import annotations
 

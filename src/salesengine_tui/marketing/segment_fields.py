@@ -8,6 +8,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from ..base.errors import UserError
@@ -182,7 +183,11 @@ def _text_value(field: Field, raw: str, at: int) -> str:
 
 def _number(value: float) -> str:
     """Whole numbers plainly; others with every digit, so the text reads back the same."""
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    # Positional, never `3.2e-05`: a duration's digits must read back through its pattern,
+    # and repr's shortest digits read back as the same float.
+    return format(Decimal(repr(value)), "f")
 
 
 def show_value(field: Field, value: str | float | bool) -> str:

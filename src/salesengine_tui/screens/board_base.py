@@ -141,11 +141,14 @@ class BoardBase(SectionScreen):
             self.set_title_detail("no pipelines yet")
             return
         details = [current.name, f"{self.pipelines.index(current) + 1} of {len(self.pipelines)}"]
-        details.append(f"sort: {board.SORT_LABELS[query.sort]}")
-        if query.owner_id is not None:
-            details.append("only my deals")
+        # What narrows the cards before the order: on a narrow terminal the end is cut.
+        if query.owners != "everyone":
+            details.append(board.OWNER_LABELS[query.owners])
+        if query.closing_in is not None:
+            details.append(f"closing in {query.closing_in:%B %Y}")
         if query.text.strip():
             details.append(f"filter: {query.text.strip()}")
+        details.append(f"sort: {board.SORT_LABELS[query.sort]}")
         self.set_title_detail(*details)
 
     # --- which keys apply now -------------------------------------------------------------

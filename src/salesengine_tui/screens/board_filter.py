@@ -1,9 +1,11 @@
-"""What the board shows: the filter (`/`), only my deals (`o`), the order (`s`), clearing them
-(`esc`), and which pipeline (`p`). Each changes the board's query and loads it again."""
+"""What the board shows: the filter (`/`), whose deals (`o`: everyone's, mine, unassigned),
+closing this month (`c`), the order (`s`), clearing them (`esc`), and which pipeline (`p`). Each
+changes the board's query and loads it again; the columns' totals count what is shown."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 
 from textual import on
@@ -13,6 +15,7 @@ from ..deals import board
 from ..deals.pipelines import next_pipeline
 from ..usecases.context import AppContext
 from .board_base import BoardBase
+from .commands import PaletteCommand
 from .debounce import Debounce
 
 
@@ -52,14 +55,28 @@ class BoardFilter(BoardBase):
         field.display = False
         if field.value:
             field.value = ""  # Input.Changed re-queries
-        if self.view is not None and (self.view.owner_id or self.view.text):
-            self._requery(text="", owner_id=None)
+        if self.view is not None and self.view.filtered:
+            self._requery(text="", owner_id=None, unassigned=False, closing_in=None)
         self._focus_lane()
 
     def action_only_mine(self) -> None:
-        if self.view is not None:
-            mine = None if self.view.owner_id else self.ctx.actor.id
-            self._requery(owner_id=mine)
+        """Whose deals, in turn: everyone's, mine, unassigned (reps work unassigned deals too,
+        and a rep who wins one is credited with it)."""
+        if self.view is None:
+            return
+        following = board.OWNERS[(board.OWNERS.index(self.view.owners) + 1) % len(board.OWNERS)]
+        self._requery(
+            owner_id=self.ctx.actor.id if following == "mine" else None,
+            unassigned=following == "unassigned",
+        )
+        self.notify(f"Showing {board.OWNER_LABELS[following]}", timeout=2)
+
+    def action_closing(self) -> None:
+        """Only deals expected to close this month (in the business time zone), or all again."""
+        if self.view is None:
+            return
+        month = board.month_start(self.ctx.clock.now().astimezone(self.tz).date())
+        self._requery(closing_in=None if self.view.closing_in else month)
 
     def action_sort(self) -> None:
         if self.view is not None:
@@ -76,3 +93,9 @@ class BoardFilter(BoardBase):
         following = next_pipeline(self.pipelines, current)
         if following is not None:
             self.show_pipeline(following.id)
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield from super().palette_commands()
+        yield PaletteCommand(
+            "Closing this month", "Only deals expected to close this month (c)", self.action_closing
+        )

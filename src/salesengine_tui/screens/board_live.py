@@ -1,5 +1,10 @@
-"""The board hears other terminals: a LISTEN on the board channel; a change to the pipeline
-shown loads the board again (a burst of moves repaints once), keeping the cursor on its card."""
+"""The board hears other terminals and the jobs runner: a LISTEN on the board channel; a change
+to the pipeline shown loads the board again (a burst of changes repaints once), keeping the
+cursor on its card.
+
+A change names one card, but nothing here looks that card up: the whole pipeline is read again,
+so a card that is new to this board (created in another terminal, or one of the many a single
+upsell NOTIFY stands for) simply appears in its lane, and the cursor stays where it was."""
 
 from __future__ import annotations
 
@@ -40,7 +45,9 @@ class BoardLive(BoardBase):
     @on(BoardChanged)
     def _changed_elsewhere(self, message: BoardChanged) -> None:
         message.stop()
-        if self.view is None or message.change.pipeline_id != self.view.pipeline_id:
+        # Before the first load has shown a pipeline (None), its read may predate the change:
+        # load again rather than miss it.
+        if self.view is not None and message.change.pipeline_id != self.view.pipeline_id:
             return
         if not self._live_reload_pending:  # a burst of moves repaints once
             self._live_reload_pending = True

@@ -1,29 +1,44 @@
 """Moving cards on the board: to the next or previous stage, to any stage (the stage picker),
-to Lost (a reason first), undo; and giving a deal another owner (managers).
+to Lost (a reason first), to Won (its value first when it is $0 or an estimate), undo; and
+giving a deal another owner (managers).
 
 Each write runs in a worker through the desk and comes back as a message: `CardMoved` for a
-move, `Notice` for a reassignment, `OwnersLoaded` to open the owner picker.
+move, `ValueAsked` when Won needs the value (the rule is the domain's: the board asks, then
+moves again with it), `Notice` for a reassignment, `OwnersLoaded` to open the owner picker.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from rich.text import Text
 from textual import on, work
+from textual.message import Message
 
 from ..access import permissions
 from ..base.errors import UserError
 from ..deals import board
-from ..ui.display import safe_text, visible
+from ..ui.display import money, safe_text, visible
 from .board_base import BoardBase
 from .lost_reason import LostReasonScreen
 from .messages import CardMoved, Focus, Notice, OwnersLoaded
 from .picker import Picker
 from .stage_picker import StagePicker
+from .value_prompt import ValuePrompt
 
 NOBODY = "nobody"  # the picker's choice for "unassigned"
+
+
+@dataclass
+class ValueAsked(Message):
+    """A move to Won was refused until the deal has a value: ask, then move again."""
+
+    card: board.Card
+    stage_id: uuid.UUID
+    asked: board.ValueRequired
 
 
 def card_label(card: board.Card) -> str:
@@ -33,9 +48,24 @@ def card_label(card: board.Card) -> str:
 def moved_note(moved: board.Move) -> str:
     stages = f"{visible(moved.from_stage_name)} → {visible(moved.to_stage_name)}"
     note = f"{visible(moved.card.customer_name)}: {stages}"
+    if moved.value_set:
+        note += f" at {money(moved.card.amount)}"
+    if moved.credited:
+        note += " · credited to you"
     if moved.customer_activated:
         note += " · customer is now active"
+    if moved.unowned_win:
+        note += " · nobody is credited: A to give it an owner"
     return note + " (u to undo)"
+
+
+def undone_note(back: board.Move, last: board.Move) -> str:
+    note = f"Undone: back in {visible(back.to_stage_name)}"
+    if back.value_set:
+        note += f" at {money(back.card.amount)}"
+    if last.credited:
+        note += ", unassigned again"
+    return note
 
 
 class BoardMoves(BoardBase):
@@ -80,11 +110,38 @@ class BoardMoves(BoardBase):
     # --- saving and undoing ----------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="board-move")
-    def _save_move(self, card: board.Card, stage_id: uuid.UUID, reason: str | None) -> None:
-        self._run_move(
-            lambda: self.desk.deals.move(card, stage_id, lost_reason=reason, origin=self.origin),
-            moved_note,
+    def _save_move(
+        self,
+        card: board.Card,
+        stage_id: uuid.UUID,
+        reason: str | None,
+        amount: Decimal | None = None,
+    ) -> None:
+        try:
+            self._run_move(
+                lambda: self.desk.deals.move(
+                    card, stage_id, lost_reason=reason, amount=amount, origin=self.origin
+                ),
+                moved_note,
+            )
+        except board.ValueRequired as asked:
+            self.deliver(ValueAsked(card, stage_id, asked))
+
+    @on(ValueAsked)
+    def _ask_value(self, message: ValueAsked) -> None:
+        message.stop()
+        card, asked = message.card, message.asked
+
+        def value_given(amount: Decimal | None) -> None:
+            if amount is None:
+                self.notify("Move cancelled; nothing changed", timeout=3)
+            else:
+                self._save_move(card, message.stage_id, None, amount)
+
+        screen = ValuePrompt(
+            card_label(card), asked.stage_name, amount=asked.amount, estimated=asked.estimated
         )
+        self.app.push_screen(screen, value_given)
 
     def action_undo(self) -> None:
         if self.last_move is not None:
@@ -94,7 +151,7 @@ class BoardMoves(BoardBase):
     def _undo(self, last: board.Move) -> None:
         self._run_move(
             lambda: self.desk.deals.undo(last, origin=self.origin),
-            lambda back: f"Undone: back in {visible(back.to_stage_name)}",
+            lambda back: undone_note(back, last),
             undo=True,
         )
 
@@ -128,16 +185,21 @@ class BoardMoves(BoardBase):
             self.reload(Focus(stage_id=message.card.stage_id, card=message.card, index=0))
             return
         self.last_move = None if message.undo else moved
-        self.notify(message.note, timeout=4, markup=False)
+        if moved.unowned_win:
+            self.notify(message.note, severity="warning", timeout=8, markup=False)
+        else:
+            self.notify(message.note, timeout=4, markup=False)
         lanes = {lane.column.id: lane for lane in self.lanes}
         source, target = lanes.get(moved.from_stage_id), lanes.get(moved.card.stage_id)
         if source is None or target is None or message.position is None:
             self.reload(Focus(stage_id=moved.card.stage_id, card=moved.card, index=0))
             return
         # Our own move: adjust the two columns' figures here rather than re-aggregate, and
-        # redraw only those two lanes; the cursor follows the card.
+        # redraw only those two lanes; the cursor follows the card. A value the move set
+        # leaves the source at the old one.
         amount = moved.card.amount
-        source.reset(board.with_card_moved(source.column, count=-1, amount=amount))
+        left = moved.previous_amount if moved.previous_amount is not None else amount
+        source.reset(board.with_card_moved(source.column, count=-1, amount=left))
         target.reset(
             board.with_card_moved(target.column, count=1, amount=amount),
             cursor=message.position,

@@ -8,12 +8,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on
-from textual.content import Content
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from ..base.errors import UserError
 from ..customers.profile import clean_contact
-from ..ui.display import visible
 from .saving_form import SavingForm
 
 
@@ -48,8 +46,6 @@ class ContactFieldsForm(SavingForm[dict[str, str | None]]):
                 clean_contact({key: values[key]})
             except UserError as error:
                 name = label.removesuffix(" (required)")
-                shown = Content(visible(f"{name}: {error}"))
-                self.query_one("#contact-error", Static).update(shown)
-                self._field(key).focus()
+                self.refuse(f"{name}: {error}", f"#{self.PREFIX}-{key}")
                 return
         self.submit(values)

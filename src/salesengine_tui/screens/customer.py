@@ -1,6 +1,8 @@
-"""The customer profile: contact details, equipment with its age, tickets, estimates, and the
-whole interaction timeline (newest first, any length). `e` edits the contact details, `i`
-logs an interaction, esc goes back. Reached from the leads inbox, the board and the palette."""
+"""The customer profile: contact details, open tasks, equipment with its age, tickets,
+estimates, and the whole interaction timeline (newest first, any length). `e` edits the
+contact details, `i` logs an interaction, `c` calls (Quick Call), `t` adds a task, `x` marks
+one of the open tasks done (picked from a list), esc goes back. Reached from the leads inbox,
+the board, My tasks and the palette."""
 
 from __future__ import annotations
 
@@ -21,20 +23,27 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from ..activity.feed import ActivityItem
+from ..base.errors import UserError
 from ..customers.profile import Profile
+from ..tasks.editing import describe
+from ..tasks.model import TaskRow
 from ..ui.display import plural, safe_text
 from ..usecases import Desk
 from ..usecases.context import AppContext
 from ..usecases.customers import ProfileView
-from ..widgets.profile_facts import contact_grid, records_grid
+from ..widgets.profile_facts import contact_grid, records_grid, task_line
 from ..widgets.timeline_list import TimelineList
 from ..widgets.virtual_list import BlockRequest
 from .base import APP_TITLE, describe_error
 from .commands import PaletteCommand, ScreenCommands, from_keys
 from .contact_form import ContactForm
+from .customer_deals import CustomerDeals
 from .interaction_form import InteractionForm, NewInteraction
 from .keys import bindings
 from .messages import Notice
+from .picker import Picker
+from .quick_call import CallResult, CallTarget, quick_call_for
+from .task_form import TaskFormResult, desk_task_form
 from .timeline_entry import TimelineEntryScreen
 
 
@@ -47,7 +56,19 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("escape,q", "back", "Back", "customer.back", "Back to where you came from", True),
     ("e", "edit", "Edit", "customer.edit", "Edit name, email, phone, address", True),
     ("i", "log", "Log", "customer.log", "Record a call, email, text or meeting", True),
+    (
+        "c",
+        "call",
+        "Call",
+        "customer.call",
+        "Quick Call: log it, complete a task, plan the next",
+        True,
+    ),
+    ("t", "add_task", "Task", "customer.task", "Add a task for this customer", True),
+    ("x", "complete_task", "Done", "customer.task_done", "Mark one of the open tasks done", True),
     ("enter", "read", "Read", "customer.read", "The whole timeline entry", True),
+    ("d", "deals", "Deals", "customer.deals", "This customer's deals: open one", True),
+    ("N", "new_deal", "New deal", "customer.new_deal", "A new deal for this customer", False),
     ("o", "opt_out", "Opt-out", "customer.opt_out", "Opt out of email, or back in", True),
     ("r", "reload", "Refresh", "customer.refresh", "Reload the profile", True),
     ("up,k", "cursor(-1)", "Up", "customer.up", "Newer entry", False),
@@ -59,7 +80,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 ]
 
 
-class CustomerScreen(Screen[None]):
+class CustomerScreen(CustomerDeals, Screen[None]):
     COMMANDS = {ScreenCommands}
     CSS_PATH = "customer.tcss"
     AUTO_FOCUS = "TimelineList"
@@ -182,6 +203,66 @@ class CustomerScreen(Screen[None]):
                 self.post_message(Notice(note, timeout=3, reload=True))
 
         self.app.push_screen(InteractionForm(self.profile.name, save), logged)
+
+    # --- tasks and calls (`t`, `x`, `c`) ----------------------------------------------------
+
+    def action_add_task(self) -> None:
+        if self.profile is None:
+            return
+        customer = (self.profile.id, self.profile.name)
+
+        def save(result: TaskFormResult) -> object:  # in the form's worker
+            return self.desk.tasks.create(result.customer_id, result.draft)
+
+        def added(result: TaskFormResult | None) -> None:
+            if result is not None:
+                note = f"Added: {describe(result.draft.kind, result.draft.title)}"
+                self.post_message(Notice(note, timeout=3, reload=True))
+
+        self.app.push_screen(desk_task_form(self.desk, save, customer=customer), added)
+
+    def action_complete_task(self) -> None:
+        """A picker of the open tasks (the soonest first): enter marks the chosen one done."""
+        if self.profile is None:
+            return
+        if not self.profile.open_tasks:
+            self.notify("No open tasks: t adds one", timeout=3)
+            return
+        now = self.ctx.clock.now()
+        choices = [(task_line(t, now, self.tz), t) for t in self.profile.open_tasks]
+        more = self.profile.open_task_count - len(choices)
+        hint = "enter marks it done · esc cancels" + (f" · {more} more in My tasks" if more else "")
+
+        def chosen(task: TaskRow | None) -> None:
+            if task is not None:
+                self._complete(task)
+
+        self.app.push_screen(Picker("Mark which task done?", choices, hint), chosen)
+
+    @work(thread=True, exit_on_error=False, group="customer-write")
+    def _complete(self, task: TaskRow) -> None:
+        try:
+            self.desk.tasks.complete(task)
+        except UserError as error:  # done already, changed since, or someone else's
+            self.post_message(Notice(f"Not done: {error}", severity="warning", reload=True))
+            return
+        self.post_message(
+            Notice(f"Done: {describe(task.kind, task.title)}", timeout=3, reload=True)
+        )
+
+    def action_call(self) -> None:
+        if self.profile is None:
+            return
+        p = self.profile
+        target = CallTarget(p.id, p.name, p.phone)
+
+        def called(result: CallResult | None) -> None:
+            if result is None:
+                self.notify("Call not logged", timeout=2)
+            else:
+                self.post_message(Notice(result.summary(p.name), timeout=5, reload=True))
+
+        self.app.push_screen(quick_call_for(self.desk, target), called)
 
     def action_opt_out(self) -> None:
         if self.profile is not None:

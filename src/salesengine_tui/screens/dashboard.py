@@ -30,7 +30,7 @@ from textual.containers import Horizontal, VerticalScroll
 from ..activity.feed import ActivityItem
 from ..deals import figures
 from ..deals import pipelines as pipeline
-from ..ui.display import local_datetime, number, plural
+from ..ui.display import local_datetime, number
 from ..usecases.context import AppContext
 from ..widgets.dashboard_cells import activity_cells, due_cells, feed_key, rotting_cells
 from ..widgets.dashboard_panels import (
@@ -62,6 +62,14 @@ LIVE_MIN_INTERVAL = 1.0
 
 _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("p", "next_pipeline", "Pipeline", "dashboard.pipeline", "Show the next pipeline", True),
+    (
+        "f",
+        "forecast_view",
+        "Forecast",
+        "dashboard.forecast",
+        "The open deals by stage, or by expected close month (toggle)",
+        True,
+    ),
 ]
 
 
@@ -74,6 +82,7 @@ class DashboardScreen(SectionScreen):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
         self.pipeline_id: uuid.UUID | None = None
+        self.by_close_month = False  # the forecast by expected close month is shown (`f`)
         self.dashboard: figures.Dashboard | None = None
         self._stop_listening = threading.Event()
         # Set once the LISTEN connection is up (tests wait on it instead of sleeping).
@@ -147,7 +156,11 @@ class DashboardScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-load")
     def _load(self, pipeline_id: uuid.UUID | None) -> None:
-        self.deliver(DashboardLoaded(self.desk.dashboard.load(pipeline_id)))
+        self.deliver(
+            DashboardLoaded(
+                self.desk.dashboard.load(pipeline_id, by_close_month=self.by_close_month)
+            )
+        )
 
     @on(DashboardLoaded)
     def _show(self, message: DashboardLoaded) -> None:
@@ -191,7 +204,12 @@ class DashboardScreen(SectionScreen):
 
     def _show_due(self, due: figures.Due) -> None:
         panel = self._list_panel("due")
-        panel.retitle("My day", plural(due.next_steps, "step"), f"{number(due.rotting)} rotting")
+        panel.retitle(
+            "My day",
+            f"{number(due.overdue)} overdue",
+            f"{number(due.due_today)} today",
+            f"{number(due.rotting)} rotting",
+        )
         panel.fill(
             ((item.key, due_cells(item, self.tz)) for item in due.items),
             {item.key: item.customer_id for item in due.items},
@@ -226,8 +244,23 @@ class DashboardScreen(SectionScreen):
         self.pipeline_id = following.id if following else None
         self.reload()
 
+    def action_forecast_view(self) -> None:
+        """The top-left panel: open deals by stage, or by expected close month."""
+        panel = self.query_one(StagesPanel)
+        self.by_close_month = panel.by_close_month = not self.by_close_month
+        shown = self.dashboard.figures if self.dashboard else None
+        if panel.by_close_month and shown is not None and shown.close_months is None:
+            self.reload()  # read only while shown: fetch it now
+        else:
+            panel.show(shown)
+
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield from super().palette_commands()
+        yield PaletteCommand(
+            "Dashboard: forecast by close month",
+            "The open deals by stage, or by expected close month (f)",
+            self.action_forecast_view,
+        )
         yield PaletteCommand(
             "Dashboard: next pipeline",
             "Show the next pipeline's figures (p)",

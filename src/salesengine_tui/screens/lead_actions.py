@@ -13,15 +13,19 @@ from textual import work
 
 from ..access import permissions
 from ..base.errors import UserError
-from ..customers.leads import LeadRow, Person, outcome_label
+from ..customers.leads import LeadRow, Person
 from ..deals.pipelines import PipelineInfo
-from ..ui.display import plural, safe_text, visible
+from ..ui.display import money, plural, safe_text, visible
 from ..widgets.leads_table import LeadsTable
 from .customer import CustomerScreen
+from .deal_form import DealDraft, DealForm, Where
 from .messages import LeadsChanged, Notice
 from .new_lead import NewLeadForm
 from .picker import Picker
-from .quick_call import CallResult, QuickCallScreen
+from .quick_call import CallResult, CallTarget, quick_call_for
+
+# What a conversion's deal is called until the rep types a better title.
+CONVERSION_TITLE = "Replacement estimate"
 
 if TYPE_CHECKING:
     from .base import SectionScreen
@@ -78,24 +82,16 @@ class LeadActions(_Screen):
         if lead is None:
             return
 
-        def save(result: CallResult) -> None:  # in the dialog's worker: it closes once saved
-            self.desk.leads.log_call(
-                lead.id,
-                outcome=result.outcome,
-                notes=result.notes,
-                next_step_at=result.next_step_at,
-            )
-
-        screen = QuickCallScreen(lead, self.ctx.clock, self.tz, save)
+        # No task named: the call is for the lead's call due by today, if any (the dialog shows
+        # which, and changes it with `t`).
+        screen = quick_call_for(self.desk, CallTarget(lead.id, lead.name, lead.phone))
         self.app.push_screen(screen, lambda result: self._called(lead, result))
 
     def _called(self, lead: LeadRow, result: CallResult | None) -> None:
         if result is None:
             self.notify("Call not logged", timeout=2)
             return
-        minutes, seconds = divmod(result.seconds, 60)
-        outcome = outcome_label(result.outcome)
-        note = f"Logged: {outcome} call with {visible(lead.name)} ({minutes}:{seconds:02d})"
+        note = result.summary(visible(lead.name))
         # The called lead moves down the inbox: the same place now holds the next lead.
         self.post_message(LeadsChanged(note, self.table.cursor))
 
@@ -109,25 +105,52 @@ class LeadActions(_Screen):
         choices: list[tuple[Text, object]] = [(Text(f"Convert {label} to customers"), "plain")]
         if len(ids) == 1:
             choices += [
-                (Text.assemble("Convert and open an estimate in ", safe_text(p.name)), p.id)
+                (Text.assemble("Convert and open a deal in ", safe_text(p.name), "…"), p)
                 for p in self.pipelines
             ]
         picker = Picker(f"Convert {label}?", choices, "enter to convert · esc to cancel")
 
         def chosen(choice: object) -> None:
-            if choice is not None:  # None: esc
-                self._convert(ids, choice if isinstance(choice, uuid.UUID) else None)
+            if isinstance(choice, PipelineInfo):  # the deal's title, value, close date first
+                self._convert_with_deal(ids[0], choice)
+            elif choice is not None:  # None: esc
+                self._convert(ids)
 
         self.app.push_screen(picker, chosen)
 
+    def _convert_with_deal(self, lead_id: uuid.UUID, pipeline: PipelineInfo) -> None:
+        """The deal form for the lead: saved together with the conversion, or not at all."""
+        lead = self.table.current
+        name = lead.name if lead is not None and lead.id == lead_id else "the marked lead"
+
+        def save(draft: DealDraft) -> object:  # in the form's worker: it closes once saved
+            return self.desk.leads.convert([lead_id], deal=draft.new_deal())
+
+        def saved(draft: DealDraft | None) -> None:
+            if draft is None:
+                self.notify("Not converted; nothing changed", timeout=3)
+                return
+            converted = getattr(draft.outcome, "converted", 0)
+            note = "Converted 1 lead to a customer" if converted else "Already a customer"
+            note += f"; opened a deal: {draft.title} ({money(draft.amount)})"
+            self.post_message(LeadsChanged(visible(note), None, clear_marks=True))
+
+        form = DealForm(
+            save,
+            actor=self.ctx.actor,
+            customer=(lead_id, name),
+            where=Where(pipeline.id, pipeline.name),
+            title=CONVERSION_TITLE,
+            heading=f"Convert {name} and open a deal in {pipeline.name}",
+        )
+        self.app.push_screen(form, saved)
+
     @work(thread=True, exit_on_error=False, group="leads-write")
-    def _convert(self, ids: list[uuid.UUID], pipeline_id: uuid.UUID | None) -> None:
-        done = self.desk.leads.convert(ids, open_estimate_in=pipeline_id)
+    def _convert(self, ids: list[uuid.UUID]) -> None:
+        done = self.desk.leads.convert(ids)
         note = f"Converted {plural(done.converted, 'lead')} to customers"
         if done.already:
             note += f"; {done.already:,} already were"
-        if done.estimate_id:
-            note += "; an estimate is open in the pipeline's first stage"
         self.deliver(LeadsChanged(note, None, clear_marks=True))
 
     def action_assign(self) -> None:

@@ -1,5 +1,6 @@
 """The leads inbox's view: what the filter picker (`f`) offers, what a choice changes, and the
-words the title line uses for the view shown. Plain functions; the screen applies them."""
+words the title line uses for the view shown (which customers: leads by default, or the
+active, the churned, everyone). Plain functions; the screen applies them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 from ..customers.leads import LeadQuery, Person, end_of_day
+from ..db.models import CustomerStatus
 from ..ui.display import plural, safe_text
 
 CLEAR = "clear"  # the picker's "Clear all filters": the screen clears search and marks too
+
+# Which customers the inbox lists (None: all of them), as the picker and the title say it.
+STATUSES: tuple[tuple[CustomerStatus | None, str, str], ...] = (
+    (CustomerStatus.lead, "Leads", "lead"),
+    (CustomerStatus.active, "Active customers", "active customer"),
+    (CustomerStatus.churned, "Churned customers", "churned customer"),
+    (None, "All customers", "customer"),
+)
 
 
 def _tick(on: bool) -> str:
@@ -24,8 +34,12 @@ def filter_choices(
 ) -> list[tuple[Text, object]]:
     """The filter picker's lines, a tick on those in force."""
     choices: list[tuple[Text, object]] = [
+        (Text(_tick(view.status == status) + f"Show: {title}"), ("status", status))
+        for status, title, _noun in STATUSES
+    ]
+    choices += [
         (Text(_tick(view.not_contacted) + "Not contacted yet"), "not_contacted"),
-        (Text(_tick(bool(view.due_before)) + "Next step due today"), "due"),
+        (Text(_tick(bool(view.due_before)) + "Next task due today"), "due"),
         (Text("  Any source"), ("source", None)),
     ]
     choices += [
@@ -49,6 +63,8 @@ def filter_change(
         return {"not_contacted": not view.not_contacted}
     if choice == "due":
         return {"due_before": None if view.due_before else end_of_day(now, tz)}
+    if isinstance(choice, tuple) and choice[0] == "status":
+        return {"status": choice[1]}
     if isinstance(choice, tuple) and choice[0] == "source":
         return {"source": choice[1]}
     if isinstance(choice, tuple) and choice[0] == "owner":
@@ -59,8 +75,10 @@ def filter_change(
 def view_details(
     view: LeadQuery, total: int, *, me: uuid.UUID, people: list[Person], marked: int
 ) -> list[str]:
-    """The title line after the section's path: how many leads, and what narrows them."""
-    details = [plural(total, "lead")]
+    """The title line after the section's path: how many of which customers (leads unless
+    the status filter says otherwise), and what narrows them."""
+    noun = next(noun for status, _title, noun in STATUSES if status == view.status)
+    details = [plural(total, noun)]
     if view.owner_id == me:
         details.append("only mine")
     elif view.owner_id is not None:
@@ -71,7 +89,7 @@ def view_details(
     if view.not_contacted:
         details.append("not contacted")
     if view.due_before is not None:
-        details.append("next step due")
+        details.append("next task due")
     if view.text.strip():
         details.append(f"search: {view.text.strip()}")
     if marked:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from typing import ClassVar
 
 from textual import on, work
@@ -18,6 +19,7 @@ from textual.binding import BindingType
 from textual.widgets import Input, Static
 
 from ..customers.leads import LeadQuery, LeadRow, Person
+from ..db.models import CustomerStatus
 from ..deals.pipelines import PipelineInfo
 from ..usecases.context import AppContext
 from ..widgets.leads_table import LeadsTable, header_line
@@ -27,7 +29,7 @@ from .commands import PaletteCommand
 from .debounce import Debounce
 from .keys import bindings
 from .lead_actions import LeadActions
-from .lead_filters import CLEAR, filter_change, filter_choices, view_details
+from .lead_filters import CLEAR, STATUSES, filter_change, filter_choices, view_details
 from .messages import LeadChoicesLoaded, LeadsChanged, LeadsLoaded
 from .picker import Picker
 from .sections import LEADS
@@ -54,7 +56,14 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("a", "assign", "Assign", "leads.assign", "Give the lead (or marked leads) an owner", True),
     ("space", "mark", "Mark", "leads.mark", "Mark or unmark the lead for bulk actions", True),
     ("slash", "search", "Search", "leads.search", "Search name, phone or email", True),
-    ("f", "filters", "Filter", "leads.filter", "Filter by source, owner, contact, due", True),
+    (
+        "f",
+        "filters",
+        "Filter",
+        "leads.filter",
+        "Show leads, active, churned or all customers; filter by source, owner, contact, due",
+        True,
+    ),
     ("o", "only_mine", "Mine", "leads.mine", "Only my leads (toggle)", True),
     ("escape", "clear", "Clear", "leads.clear", "Clear search, filters and marks", False),
 ]
@@ -79,7 +88,7 @@ class LeadsScreen(LeadActions, SectionScreen):
         self._search_later = Debounce(self, lambda text: self._requery(text=text))
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="Search leads: name, phone or email", id="leads-search")
+        yield Input(placeholder="Search: name, phone or email", id="leads-search")
         yield Static(id="leads-header")
         yield LeadsTable(0, self._fetch, now=self.ctx.clock.now, tz=self.tz, id="leads")
 
@@ -91,7 +100,8 @@ class LeadsScreen(LeadActions, SectionScreen):
     def _paint_header(self, message: LeadsTable.WidthChanged) -> None:
         """Column titles laid out at exactly the width the rows are drawn at."""
         message.stop()
-        self.query_one("#leads-header", Static).update(header_line(message.width))
+        header = header_line(message.width, status=message.status)
+        self.query_one("#leads-header", Static).update(header)
 
     # --- loading ------------------------------------------------------------------------
 
@@ -132,6 +142,7 @@ class LeadsScreen(LeadActions, SectionScreen):
         if message.view != self.view:
             return  # the view changed while this was loading; a newer load is on its way
         self.total = message.total
+        self.table.show_status = message.view.status is None  # everyone: say who is what
         self.table.reload(message.total, cursor=message.cursor)
         self._title()
 
@@ -210,6 +221,10 @@ class LeadsScreen(LeadActions, SectionScreen):
         choices = filter_choices(self.view, self.sources, self.people)
         self.app.push_screen(Picker("Filter the leads", choices), self._filter_chosen)
 
+    def _show_status(self, status: CustomerStatus | None) -> None:
+        if status != self.view.status:
+            self._requery(status=status)
+
     def _filter_chosen(self, choice: object) -> None:
         if choice is None:
             return
@@ -244,6 +259,9 @@ class LeadsScreen(LeadActions, SectionScreen):
         )
         yield PaletteCommand("Assign owner", "The lead or the marked leads (a)", self.action_assign)
         yield PaletteCommand(
-            "Filter leads", "Source, owner, not contacted, due (f)", self.action_filters
+            "Filter leads", "Status, source, owner, not contacted, due (f)", self.action_filters
         )
+        for status, title, _noun in STATUSES:
+            show = partial(self._show_status, status)
+            yield PaletteCommand(f"Show {title.lower()}", "The inbox's status filter (f)", show)
         yield PaletteCommand("Only my leads", "Toggle (o)", self.action_only_mine)

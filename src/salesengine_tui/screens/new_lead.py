@@ -25,6 +25,14 @@ from .picker import Picker
 Values = dict[str, str | None]
 
 
+def known_customer_label(verb: str, d: Duplicate) -> Text:
+    """`Open Hank Hill (lead, +12145550101 · hank@example.com)`: a known customer a lead
+    being typed may be (the inbox's new lead, the deal form's)."""
+    contact = " · ".join(x for x in (d.phone, d.email) if x)
+    name = safe_text(d.name, style="bold")
+    return Text.assemble(f"{verb} ", name, f" ({d.status.value}, ", safe_text(contact), ")")
+
+
 class NewLeadForm(ContactFieldsForm):
     PREFIX = "lead"
     FIELDS = (
@@ -70,19 +78,7 @@ class NewLeadForm(ContactFieldsForm):
 
     def _ask_about_duplicates(self, found: list[Duplicate]) -> None:
         choices: list[tuple[Text, object]] = [
-            (
-                Text.assemble(
-                    "Open ",
-                    safe_text(d.name, style="bold"),
-                    " (",
-                    d.status.value,
-                    ", ",
-                    safe_text(d.email or d.phone),
-                    ")",
-                ),
-                d.id,
-            )
-            for d in found
+            (known_customer_label("Open", d), d.id) for d in found
         ]
         choices.append((Text("Save as a new lead anyway"), "save"))
         title = f"{plural(len(found), 'customer')} with the same email or phone"

@@ -2,31 +2,29 @@
 
 The screen owns the keys; each `BoardColumn` draws only the cards on screen and asks for more a
 block at a time. The work lives beside it, one concern a file: `board_base` (what is shown,
-loading), `board_moves` (move, undo, Lost reason, stage picker, owner), `board_filter` (filter,
-only mine, sort, pipeline), `board_live` (other terminals' changes, by NOTIFY).
+loading), `board_moves` (move, undo, Lost reason, stage picker, owner), `board_edits` (a new
+deal, an edit, the deal screen), `board_filter` (filter, only mine, sort, pipeline),
+`board_live` (other terminals' changes, by NOTIFY).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Input
 
 from ..access import permissions
 from ..widgets.board_lanes import BoardLanes
+from .board_edits import BoardEdits
 from .board_filter import BoardFilter
 from .board_live import BoardLive
 from .board_moves import BoardMoves
-from .card_detail import CardDetailScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
 from .keys import bindings
-from .messages import CardDetailLoaded
 from .sections import PIPELINE
 
 # Bindings as data: (keys, action, description, id, tooltip, shown in the footer)
@@ -64,10 +62,27 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
         True,
     ),
     ("enter", "open_customer", "Open", "board.open", "The customer's profile and timeline", True),
-    ("d", "open_card", "Details", "board.details", "The estimate, with its stage history", False),
+    ("d", "open_card", "Deal", "board.details", "The deal: history, tasks, where from", False),
+    ("n", "new_deal", "New", "board.new", "A new deal in this lane: customer, value, …", True),
+    ("e", "edit_card", "Edit", "board.edit", "Edit the deal: title, value, close, owner", True),
     ("u", "undo", "Undo", "board.undo", "Undo your last move", True),
     ("slash", "filter", "Filter", "board.filter", "Filter cards by customer name or title", True),
-    ("o", "only_mine", "Mine", "board.mine", "Only my deals (toggle)", True),
+    (
+        "o",
+        "only_mine",
+        "Owner",
+        "board.mine",
+        "Whose deals: everyone's, mine, unassigned (cycles)",
+        True,
+    ),
+    (
+        "c",
+        "closing",
+        "Closing",
+        "board.closing",
+        "Only deals expected to close this month (toggle)",
+        False,
+    ),
     ("s", "sort", "Sort", "board.sort", "Sort cards: days in stage, value, name", True),
     (
         "escape",
@@ -90,7 +105,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 ]
 
 
-class PipelineScreen(BoardMoves, BoardFilter, BoardLive):
+class PipelineScreen(BoardMoves, BoardEdits, BoardFilter, BoardLive):
     SECTION = PIPELINE
     CSS_PATH = "pipeline.tcss"
     AUTO_FOCUS = "BoardColumn"
@@ -128,27 +143,13 @@ class PipelineScreen(BoardMoves, BoardFilter, BoardLive):
         if (lane := self.current_lane) is not None:
             lane.move_to(lane.count - 1)
 
-    # --- elsewhere: the customer, the card's detail, the pipeline's settings -----------------
+    # --- elsewhere: the customer, the pipeline's settings (the deal: `board_edits`) ----------
 
     def action_open_customer(self) -> None:
         card = self.current_card
         if card is not None:
             screen = CustomerScreen(self.ctx, card.customer_id)
             self.app.push_screen(screen, lambda _: self.reload())
-
-    def action_open_card(self) -> None:
-        card = self.current_card
-        if card is not None:
-            self._load_detail(card.id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="board-detail")
-    def _load_detail(self, estimate_id: uuid.UUID) -> None:
-        self.deliver(CardDetailLoaded(self.desk.deals.detail(estimate_id)))
-
-    @on(CardDetailLoaded)
-    def _detail(self, message: CardDetailLoaded) -> None:
-        message.stop()
-        self.app.push_screen(CardDetailScreen(message.detail, self.ctx.clock.now(), self.tz))
 
     def action_pipeline_settings(self) -> None:
         if refused := permissions.refusal(self.ctx.actor, permissions.Action.edit_pipelines):
@@ -162,8 +163,10 @@ class PipelineScreen(BoardMoves, BoardFilter, BoardLive):
     # --- which keys apply now -----------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"shift", "pick_stage", "open_card", "open_customer"}:
+        if action in {"shift", "pick_stage", "open_card", "open_customer", "edit_card"}:
             return self.current_card is not None or None  # None: shown, dimmed
+        if action == "new_deal":
+            return self.view is not None or None
         if action == "undo":
             return self.last_move is not None or None
         if action == "next_pipeline":
@@ -173,7 +176,21 @@ class PipelineScreen(BoardMoves, BoardFilter, BoardLive):
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield from super().palette_commands()
         card = self.current_card
+        if self.view is not None:
+            yield PaletteCommand(
+                "New deal", "In the lane under the cursor (n)", self.action_new_deal
+            )
         if card is not None:
+            yield PaletteCommand(
+                f"Edit deal #{card.number}",
+                "Title, value, close date, owner (e)",
+                self.action_edit_card,
+            )
+            yield PaletteCommand(
+                f"Open deal #{card.number}",
+                "History, tasks, where it came from (d)",
+                self.action_open_card,
+            )
             for column in self.columns:
                 if column.id != card.stage_id:
                     yield PaletteCommand(
@@ -182,7 +199,9 @@ class PipelineScreen(BoardMoves, BoardFilter, BoardLive):
                         lambda c=card, t=column: self.move_card(c, t),
                     )
         yield PaletteCommand("Sort cards", "Days in stage, value or name (s)", self.action_sort)
-        yield PaletteCommand("Only my deals", "Toggle (o)", self.action_only_mine)
+        yield PaletteCommand(
+            "Whose deals", "Everyone's, mine, unassigned (o)", self.action_only_mine
+        )
         yield PaletteCommand(
             "Filter the board", "By customer name or title (/)", self.action_filter
         )

@@ -1,39 +1,122 @@
-"""Quick Call (`c`): who to call and the number, large; a running timer; then the outcome,
-notes and an optional next step, all from the keyboard. esc cancels and nothing is written.
+"""Quick Call (`c`): who to call and the number, large; a running timer; the customer's open
+tasks and last interactions; then the outcome, notes and the next task, all from the keyboard.
+
+Four keys a lead: `c`, an outcome digit (the cursor goes to the notes), enter (to the next
+task's due), enter (saved). The call completes the task it is for (the one it was opened for,
+else the soonest call due by today; `t` or the list changes it, down to "not for a task"); the
+other open tasks stay open, and the dialog says so. The next task starts filled in from the
+outcome (a call back in two days after a voicemail, none after "not interested"); an empty due
+schedules none, ctrl+n opens the whole task form for it. esc cancels and nothing is written.
 The call is saved before the dialog closes: if the save fails, the dialog stays as typed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Digits, Input, OptionList, Static
+from textual.message import Message
+from textual.widgets import Digits, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from ..base.clock import Clock
 from ..base.errors import UserError
-from ..customers.leads import OUTCOMES, LeadRow, outcome_label, parse_when
-from ..customers.profile import NOTES_MAX
-from ..ui.display import visible
+from ..customers.leads import OUTCOMES, outcome_label
+from ..customers.profile import NOTES_MAX, CallSheet, InteractionLine
+from ..tasks.due import day_start, due_label, local_today, parse_due
+from ..tasks.model import TITLE_MAX, TaskDraft, TaskKind, TaskRow, kind_label
+from ..tasks.pages import bucket_of
+from ..ui.display import days_ago, plural, visible
+from ..usecases import Desk
+from .base import describe_error
 from .saving_form import SavingForm
+from .task_form import TaskForm, TaskFormResult, desk_task_form
 
 DIALABLE = set("0123456789+-() ")
+NOT_FOR_A_TASK = "none"
+# The next task each outcome suggests (title, due as typed); an empty due: none.
+NEXT_BY_OUTCOME: dict[str, tuple[str, str]] = {
+    "connected": ("Follow up", "+2"),
+    "voicemail": ("Call back", "+2"),
+    "no_answer": ("Call back", "+1"),
+    "wrong_number": ("", ""),
+    "not_interested": ("", ""),
+}
+FIRST_NEXT = ("Call back", "+2")  # before an outcome is picked
+_GLYPH = {"call": "☎", "email": "✉", "sms": "✆", "meeting": "◎"}
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """Whom Quick Call calls, and the task it was opened for (None: the default rule)."""
+
+    customer_id: uuid.UUID
+    name: str
+    phone: str | None
+    task_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
 class CallResult:
     outcome: str
     notes: str
-    next_step_at: datetime | None
+    task: TaskRow | None  # the task the call completes (None: not for a task)
+    next_task: TaskDraft | None
     seconds: int
+    left_open: int  # the customer's other open tasks, which stay open
+
+    def summary(self, name: str) -> str:
+        """What the toast says once it is saved."""
+        minutes, seconds = divmod(self.seconds, 60)
+        parts = [
+            f"Logged: {outcome_label(self.outcome)} call with {name} ({minutes}:{seconds:02d})"
+        ]
+        if self.task is not None:
+            parts.append(f'completed "{self.task.title}"')
+        if self.next_task is not None:
+            parts.append(f'next: {kind_label(self.next_task.kind)} "{self.next_task.title}"')
+        if self.left_open:
+            parts.append(f"{plural(self.left_open, 'other task')} still open")
+        return "; ".join(parts)
+
+
+@dataclass
+class SheetLoaded(Message):
+    sheet: CallSheet
+
+
+def default_task(tasks: list[TaskRow], now: datetime, tz: ZoneInfo) -> TaskRow | None:
+    """The task a call from a list is for when none was named: the soonest open call due by
+    the end of today (the one the rep is making); else none."""
+    end_of_today = day_start(local_today(now, tz) + timedelta(days=1), tz)
+    return next((t for t in tasks if t.kind == TaskKind.call and t.due_at < end_of_today), None)
+
+
+def interaction_line(item: InteractionLine, now: datetime, tz: ZoneInfo, width: int) -> Text:
+    """`☎ voicemail · yesterday · Sam Ortiz · Left a message about…` (the notes' first line)."""
+    what = item.outcome.replace("_", " ") if item.outcome else item.direction
+    first = (item.notes or "").strip().split("\n", 1)[0]
+    line = Text.assemble(
+        (f"{_GLYPH.get(item.type, '•')} {item.type} {what}", "bold"),
+        (f" · {days_ago(item.at, now, tz)}", "dim"),
+        (f" · {visible(item.by)}" if item.by else "", "dim"),
+        (" · " if first else "", "dim"),
+        visible(first),
+        no_wrap=True,
+        end="",
+    )
+    line.truncate(width, overflow="ellipsis")
+    return line
 
 
 class QuickCallScreen(SavingForm[CallResult]):
@@ -41,6 +124,8 @@ class QuickCallScreen(SavingForm[CallResult]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel (nothing saved)", id="call.cancel"),
         Binding("ctrl+s", "save", "Save the call", id="call.save"),
+        Binding("t", "next_choice", "Which task", id="call.task", show=False),
+        Binding("ctrl+n", "next_details", "Next task details", id="call.next_details"),
         *(
             Binding(
                 str(i), f"outcome({i - 1})", outcome_label(o), id=f"call.outcome{i}", show=False
@@ -50,60 +135,204 @@ class QuickCallScreen(SavingForm[CallResult]):
     ]
 
     def __init__(
-        self, lead: LeadRow, clock: Clock, tz: ZoneInfo, save: Callable[[CallResult], object]
+        self,
+        target: CallTarget,
+        clock: Clock,
+        tz: ZoneInfo,
+        save: Callable[[CallResult], object],
+        *,
+        load: Callable[[], CallSheet],
+        next_form: Callable[[TaskDraft], TaskForm] | None = None,
     ) -> None:
+        """`load` reads the customer's open tasks and last interactions (in a worker);
+        `next_form` opens the whole task form for the next task (its result is kept here)."""
         super().__init__(save)
-        self.lead = lead
+        self.target = target
         self.clock = clock  # the app's clock: tests fix it, so the timer reads 00:00 there
         self.tz = tz
+        self.load = load
+        self.next_form = next_form
         self.now = self.started = clock.now()
+        self.sheet: CallSheet | None = None
+        self.sheet_failed = False
+        self.tasks: list[TaskRow] = []
+        self._save_when_loaded = False
+        self._filled = FIRST_NEXT  # what the outcome filled the next task in with
+        self._next_edited = False  # typed into by the person: the outcome no longer fills it
+        self._next_extra: TaskDraft | None = None  # kind, assignee, notes from the task form
 
     def _elapsed(self) -> int:
         return max(0, int((self.clock.now() - self.started).total_seconds()))
 
     def compose(self) -> ComposeResult:
-        phone = self.lead.phone or ""
+        phone = self.target.phone or ""
+        title, due = FIRST_NEXT
         with Vertical(classes="modal-box", id="call-box"):
             yield Static(self._who(0), id="call-who")
             if phone and set(phone) <= DIALABLE and len(phone) <= 20:
                 yield Digits(phone, id="call-number")
             else:
                 yield Static(Content(visible(phone) or "no phone number on file"), id="call-number")
-            yield OptionList(
-                *(Option(f"{i}  {outcome_label(o)}", id=o) for i, o in enumerate(OUTCOMES, 1)),
-                id="call-outcome",
+            with Horizontal(id="call-columns"):
+                yield OptionList(
+                    *(Option(f"{i}  {outcome_label(o)}", id=o) for i, o in enumerate(OUTCOMES, 1)),
+                    id="call-outcome",
+                )
+                yield OptionList(Option("loading…", disabled=True), id="call-tasks")
+            yield Static(Content.styled("Last contacts: loading…", "dim"), id="call-recent")
+            with Horizontal(classes="call-row"):
+                yield Label("Notes", classes="call-label")
+                yield Input(
+                    placeholder="enter for the next task", max_length=NOTES_MAX, id="call-notes"
+                )
+            with Horizontal(classes="call-row"):
+                yield Label("Next call", classes="call-label", id="call-next-label")
+                yield Input(
+                    value=title, placeholder="title", max_length=TITLE_MAX, id="call-next-title"
+                )
+                yield Input(value=due, placeholder="due: empty for none", id="call-next")
+            yield Static(
+                Content("t task · ctrl+n next task details · ctrl+s save · esc cancel"),
+                classes="modal-hint",
             )
-            yield Input(
-                placeholder="Notes (enter for next field)", max_length=NOTES_MAX, id="call-notes"
-            )
-            yield Input(
-                placeholder="Next step: YYYY-MM-DD, +N days, today, tomorrow (optional)",
-                id="call-next",
-            )
-            yield Static(Content("ctrl+s save · esc cancel"), classes="modal-hint")
 
     def _who(self, seconds: int) -> Content:
         return Content.assemble(
             ("Call ", "bold"),
-            visible(self.lead.name),
+            visible(self.target.name),
             (f"  ⏱ {seconds // 60:02d}:{seconds % 60:02d}", "dim"),
         )
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
-        options = self.query_one(OptionList)
+        options = self.query_one("#call-outcome", OptionList)
         options.border_title = "Outcome (1-5)"
+        tasks = self.query_one("#call-tasks", OptionList)
+        tasks.border_title = "Completes (t)"
         options.focus()
+        self.run_worker(self._load_sheet, thread=True, exit_on_error=False, group="call-sheet")
+
+    def _load_sheet(self) -> None:
+        self.post_message(SheetLoaded(self.load()))
+
+    @on(Worker.StateChanged)
+    def _sheet_failed(self, event: Worker.StateChanged) -> None:
+        """The sheet did not load (the database went away): the call can still be logged, for
+        no task, and the dialog says so rather than wait for it."""
+        if event.worker.group != "call-sheet" or event.state is not WorkerState.ERROR:
+            return
+        reason = describe_error(event.worker.error or RuntimeError("?"), self.app.ctx)  # type: ignore[attr-defined]
+        self.notify(reason, title="Open tasks not loaded", severity="error", markup=False)
+        self.sheet_failed = True
+        self.post_message(SheetLoaded(CallSheet([], 0, [])))
 
     def _tick(self) -> None:
         self.query_one("#call-who", Static).update(self._who(self._elapsed()))
 
+    # --- what the customer has open, and their history --------------------------------------
+
+    @on(SheetLoaded)
+    def _sheet(self, message: SheetLoaded) -> None:
+        message.stop()
+        self.sheet = message.sheet
+        self.tasks = list(message.sheet.open_tasks)
+        chosen = next((t for t in self.tasks if t.id == self.target.task_id), None)
+        if chosen is None and self.target.task_id is None:
+            chosen = default_task(self.tasks, self.now, self.tz)
+        tasks = self.query_one("#call-tasks", OptionList)
+        tasks.clear_options()
+        tasks.add_options(
+            [Option(self._task_prompt(t, False), id=str(t.id)) for t in self.tasks]
+            + [Option(Text("Not for a task"), id=NOT_FOR_A_TASK)]
+        )
+        tasks.highlighted = self.tasks.index(chosen) if chosen is not None else len(self.tasks)
+        self._mark_chosen()
+        self._show_recent(message.sheet)
+        if self._save_when_loaded:
+            self._save_when_loaded = False
+            self.action_save()
+
+    def _task_prompt(self, task: TaskRow, chosen: bool) -> Text:
+        bucket = bucket_of(task, self.now, self.tz)
+        style = {"overdue": "bold yellow", "today": "bold"}.get(bucket, "")
+        return Text.assemble(
+            ("✔ " if chosen else "  ", "bold green"),
+            (due_label(task.due_at, task.all_day, self.now, self.tz), style),
+            (f" {kind_label(task.kind)} · ", "dim"),
+            visible(task.title),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+
+    @property
+    def chosen_task(self) -> TaskRow | None:
+        index = self.query_one("#call-tasks", OptionList).highlighted
+        return self.tasks[index] if index is not None and index < len(self.tasks) else None
+
+    def _mark_chosen(self) -> None:
+        tasks = self.query_one("#call-tasks", OptionList)
+        chosen = self.chosen_task
+        for i, task in enumerate(self.tasks):
+            tasks.replace_option_prompt_at_index(i, self._task_prompt(task, task is chosen))
+        total = self.sheet.open_task_count if self.sheet else len(self.tasks)
+        if self.sheet_failed:
+            tasks.border_subtitle = "not loaded: for no task"
+        elif not total:
+            tasks.border_subtitle = "no open tasks"
+        elif chosen is None:
+            tasks.border_subtitle = f"{plural(total, 'open task')} stay{'s' * (total == 1)} open"
+        else:
+            others = total - 1
+            tasks.border_subtitle = (
+                f"{others} other stays open" if others == 1 else f"{others} others stay open"
+            )
+
+    @on(OptionList.OptionHighlighted, "#call-tasks")
+    def _task_highlighted(self) -> None:
+        if self.sheet is not None:
+            self._mark_chosen()
+
+    @on(OptionList.OptionSelected, "#call-tasks")
+    def _task_selected(self) -> None:
+        self.query_one("#call-notes", Input).focus()
+
+    def action_next_choice(self) -> None:
+        tasks = self.query_one("#call-tasks", OptionList)
+        if self.sheet is not None and tasks.option_count:
+            tasks.highlighted = ((tasks.highlighted or 0) + 1) % tasks.option_count
+
+    def _show_recent(self, sheet: CallSheet) -> None:
+        width = max(20, self.query_one("#call-recent").size.width or 70)
+        lines = [Text("Last contacts", style="bold underline", end="")]
+        lines += [interaction_line(i, self.now, self.tz, width) for i in sheet.recent]
+        if not sheet.recent:
+            lines.append(Text("no earlier contact", style="dim", end=""))
+        self.query_one("#call-recent", Static).update(Text("\n").join(lines))
+
+    # --- outcome, notes, the next task ---------------------------------------------------------
+
     def action_outcome(self, index: int) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one("#call-outcome", OptionList)
         options.highlighted = index
         self.query_one("#call-notes", Input).focus()
 
-    @on(OptionList.OptionSelected)
+    @on(OptionList.OptionHighlighted, "#call-outcome")
+    def _outcome_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self._next_edited or event.option.id is None:
+            return
+        self._filled = NEXT_BY_OUTCOME.get(event.option.id, FIRST_NEXT)
+        for field, value in zip(("#call-next-title", "#call-next"), self._filled, strict=True):
+            self.query_one(field, Input).value = value
+
+    @on(Input.Changed, "#call-next-title")
+    @on(Input.Changed, "#call-next")
+    def _next_typed(self) -> None:
+        # Anything but what the outcome filled in is the person's own: kept from now on.
+        typed = (self.query_one("#call-next-title", Input).value,
+                 self.query_one("#call-next", Input).value)  # fmt: skip
+        self._next_edited = self._next_edited or typed != self._filled
+
+    @on(OptionList.OptionSelected, "#call-outcome")
     def _outcome_chosen(self) -> None:
         self.query_one("#call-notes", Input).focus()
 
@@ -111,31 +340,115 @@ class QuickCallScreen(SavingForm[CallResult]):
     def _notes_done(self) -> None:
         self.query_one("#call-next", Input).focus()
 
+    @on(Input.Submitted, "#call-next-title")
+    def _next_title_done(self) -> None:
+        self.query_one("#call-next", Input).focus()
+
     @on(Input.Submitted, "#call-next")
     def _next_done(self) -> None:
         self.action_save()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Digits typed into a field are text, not outcome keys.
-        return not (action == "outcome" and isinstance(self.focused, Input))
+        # Digits and letters typed into a field are text, not keys.
+        return not (action in {"outcome", "next_choice"} and isinstance(self.focused, Input))
+
+    def _next_draft(self) -> TaskDraft | None:
+        """The next task as typed (None: no due, no task); UserError when half given."""
+        title = self.query_one("#call-next-title", Input).value.strip()
+        due = self.query_one("#call-next", Input).value.strip()
+        if not due:  # none, unless a title was typed for one: then it asks when
+            if title and title != self._filled[0]:
+                raise UserError("when is the next task due? (clear its title for none)")
+            return None
+        if not title:
+            raise UserError("the next task needs a title (clear its due for none)")
+        parse_due(due, self.now, self.tz)  # a UserError says what is understood
+        base = self._next_extra or TaskDraft(kind=TaskKind.call, title=title, due=due)
+        return replace(base, title=title, due=due)
+
+    def action_next_details(self) -> None:
+        """The whole task form for the next task: kind, assignee, notes too. Nothing is saved
+        until the call is."""
+        if self.next_form is None:
+            return
+        title = self.query_one("#call-next-title", Input).value.strip()
+        due = self.query_one("#call-next", Input).value.strip() or "+2"
+        base = self._next_extra or TaskDraft(kind=TaskKind.call, title=title, due=due)
+        form = self.next_form(replace(base, title=title, due=due))
+
+        def done(result: TaskFormResult | None) -> None:
+            if result is None:
+                return
+            self._next_extra = result.draft
+            for field, value in (
+                ("#call-next-title", result.draft.title),
+                ("#call-next", result.draft.due),
+            ):
+                self.query_one(field, Input).value = value
+            self._next_edited = True
+            label = f"Next {kind_label(result.draft.kind)}"
+            self.query_one("#call-next-label", Label).update(Content(label))
+
+        self.app.push_screen(form, done)
 
     def action_save(self) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one("#call-outcome", OptionList)
         if options.highlighted is None:
             self.notify("Pick an outcome (1-5) first", severity="warning")
             options.focus()
             return
+        if self.sheet is None:  # the task it completes is not on screen yet: wait for it
+            self._save_when_loaded = True
+            return
         try:
-            when = parse_when(self.query_one("#call-next", Input).value, self.now, self.tz)
+            next_task = self._next_draft()
         except UserError as error:
-            self.notify(str(error), title="Next step", severity="error", markup=False)
+            self.notify(str(error), title="Next task", severity="error", markup=False)
             self.query_one("#call-next", Input).focus()
             return
+        chosen = self.chosen_task
+        total = self.sheet.open_task_count
         self.submit(
             CallResult(
                 outcome=OUTCOMES[options.highlighted],
                 notes=self.query_one("#call-notes", Input).value,
-                next_step_at=when,
+                task=chosen,
+                next_task=next_task,
                 seconds=self._elapsed(),
+                left_open=total - (1 if chosen is not None else 0),
             )
         )
+
+
+def quick_call_for(desk: Desk, target: CallTarget) -> QuickCallScreen:
+    """Quick Call wired to the desk: it reads the customer's sheet, saves the call (completing
+    its task and adding the next one in the same transaction), and offers the task form for
+    the next task's details."""
+    ctx = desk.ctx
+
+    def save(result: CallResult) -> None:  # in the dialog's worker: it closes once saved
+        desk.leads.log_call(
+            target.customer_id,
+            outcome=result.outcome,
+            notes=result.notes,
+            task=result.task,
+            next_task=result.next_task,
+        )
+
+    def next_form(draft: TaskDraft) -> TaskForm:
+        return desk_task_form(
+            desk,
+            lambda _: None,  # kept in the call, saved with it
+            customer=(target.customer_id, target.name),
+            draft=draft,
+            heading="Next task",
+        )
+
+    return QuickCallScreen(
+        target,
+        ctx.clock,
+        ZoneInfo(ctx.settings.business_timezone),
+        save,
+        load=lambda: desk.customers.call_sheet(target.customer_id),
+        next_form=next_form,
+    )

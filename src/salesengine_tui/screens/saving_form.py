@@ -95,6 +95,12 @@ class SavingForm(ModalScreen[ResultT | None], Generic[ResultT]):
         if self.ERROR_ID is not None:
             self.query_one(f"#{self.ERROR_ID}", Static).update(Content(visible(text)))
 
+    def refuse(self, text: str, field: str) -> None:
+        """A field is wrong: say why (naming the field) and put the cursor on it (`field`: a
+        selector). Every form checks its fields this way before it saves."""
+        self.show_error(text)
+        self.query_one(field).focus()
+
     async def action_dismiss(self, result: ResultT | None = None) -> None:
         if self.saving:
             self.notify(

@@ -29,4 +29,6 @@ LEADS = Section("leads", "2", "Sales", "Leads")
 SEGMENTS = Section("segments", "3", "Marketing", "Segments")
 DASHBOARD = Section("dashboard", "4", None, "Dashboard")
 NOTIFICATIONS = Section("notifications", "5", None, "Alerts")
-SECTIONS: tuple[Section, ...] = (PIPELINE, LEADS, SEGMENTS, DASHBOARD, NOTIFICATIONS)
+# My tasks: what is due, from every section with one key (the next free digit).
+TASKS = Section("tasks", "6", "Sales", "Tasks")
+SECTIONS: tuple[Section, ...] = (PIPELINE, LEADS, SEGMENTS, DASHBOARD, NOTIFICATIONS, TASKS)

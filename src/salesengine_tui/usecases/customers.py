@@ -1,4 +1,5 @@
-"""A customer's profile and timeline: contact edits, interactions, opt-out, finding one."""
+"""A customer's profile and timeline: contact edits, interactions, opt-out; finding one for a
+picker."""
 
 from __future__ import annotations
 
@@ -11,7 +12,21 @@ from ..activity import feed
 from ..customers import profile, tickets
 from ..db.models import InteractionDirection, InteractionType, Ticket
 from ..email import outbox
+from ..search import Kind, search
 from .base import UseCases
+
+CUSTOMER_MATCHES = 12  # a customer picker lists this many
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """A customer a picker offers: enough to tell two Hanks apart."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+    phone: str | None
+    email: str | None
 
 
 @dataclass(frozen=True)
@@ -46,10 +61,21 @@ class Customers(UseCases):
                 offset = max(0, feed.timeline_count(session, customer_id) - limit)
             return feed.recent_activity(session, limit, customer_id=customer_id, offset=offset)
 
-    def find(self, text: str) -> list[tuple[uuid.UUID, str]]:
-        """Customers by part of a name, email or phone (the palette's "Go to customer...")."""
+    def call_sheet(self, customer_id: uuid.UUID) -> profile.CallSheet:
+        """What Quick Call shows: the customer's open tasks and last interactions."""
         with self.read() as session:
-            return profile.find_customers(session, text)
+            return profile.call_sheet(session, customer_id)
+
+    def find(self, text: str) -> list[CustomerMatch]:
+        """Customers for a form's customer picker (a new deal, a new task): the search's
+        customer hits (name words, email, phone in any punctuation), best first."""
+        with self.read() as session:
+            hits = search(session, text, limit=CUSTOMER_MATCHES * 2)
+        return [
+            CustomerMatch(h.id, h.customer_name, h.state, h.phone, h.email)
+            for h in hits
+            if h.kind is Kind.customer
+        ][:CUSTOMER_MATCHES]
 
     def update_contact(
         self, customer_id: uuid.UUID, *, expected_version: int, values: dict[str, str | None]

@@ -9,22 +9,28 @@ from collections.abc import Callable
 
 from ..activity import feed
 from ..deals import board, figures
+from ..tasks.live import TASKS_CHANNEL
 from .base import UseCases
 
-# What repaints the dashboard: a card moved, an interaction or status change, an upsell flag.
-LIVE_CHANNELS = (board.BOARD_CHANNEL, feed.ACTIVITY_CHANNEL, feed.UPSELL_CHANNEL)
+# What repaints the dashboard: a card moved, an interaction or status change, an upsell flag,
+# a task created, done or moved (my day).
+LIVE_CHANNELS = (board.BOARD_CHANNEL, feed.ACTIVITY_CHANNEL, feed.UPSELL_CHANNEL, TASKS_CHANNEL)
 
 
 class Dashboard(UseCases):
-    def load(self, pipeline_id: uuid.UUID | None) -> figures.Dashboard:
+    def load(
+        self, pipeline_id: uuid.UUID | None, *, by_close_month: bool = False
+    ) -> figures.Dashboard:
         """Everything the dashboard shows, for `pipeline_id` (None or unknown: the first
-        pipeline); its list of pipelines is what `p` steps through."""
+        pipeline); its list of pipelines is what `p` steps through. `by_close_month`: with the
+        forecast by expected close month (read only while it is shown)."""
         return figures.load(
             self.read,  # read-only sessions, one per part (the parts run side by side)
             pipeline_id=pipeline_id,
             user_id=self.actor.id,
             now=self.now(),
             tz=self.tz,
+            by_close_month=by_close_month,
         )
 
     def listen(

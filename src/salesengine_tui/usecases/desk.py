@@ -17,7 +17,9 @@ from .jobs import Jobs
 from .leads import Leads
 from .notifications import Notifications
 from .pipelines import Pipelines
+from .search import Search
 from .segments import Segments
+from .tasks import Tasks
 from .users import Users
 
 
@@ -35,3 +37,5 @@ class Desk:
         self.users = Users(ctx)
         self.email = Email(ctx)
         self.jobs = Jobs(ctx)
+        self.tasks = Tasks(ctx)
+        self.search = Search(ctx)

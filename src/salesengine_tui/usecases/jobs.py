@@ -5,7 +5,7 @@ and the upsell sync; when the nightly nurture is due; the runner's status. The o
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from sqlmodel import Session
 from ..automation import job_runs, nurture, upsell
 from ..automation.job_runs import RunResult, Work
 from ..automation.jobs_status import JobStatus, job_status
+from ..base.errors import UserError
 from .base import UseCases
 
 
@@ -53,8 +54,23 @@ class Jobs(UseCases):
         return self.run("nurture" + (" (dry run)" if dry_run else ""), work)
 
     def upsell(self) -> RunResult:
-        """Newly closed end-of-life tickets become opportunities."""
-        return self.run("upsell", lambda session: asdict(upsell.sync(session, now=self.now())))
+        """End-of-life tickets closed since the watermark become opportunities (the first
+        run sets the watermark: what closed before it is history)."""
+        return self.run(
+            "upsell", lambda session: asdict(upsell.sync(session, now=self.now(), tz=self.tz))
+        )
+
+    def upsell_backfill(self, since: date) -> RunResult:
+        """History on request: tickets closed from `since` (a business date, not after today)
+        up to the watermark become opportunities, one summary per manager, no email."""
+        today = self.now().astimezone(self.tz).date()
+        if since > today:
+            raise UserError(f"the backfill date {since.isoformat()} is after today ({today})")
+
+        def work(session: Session) -> dict[str, object]:
+            return asdict(upsell.backfill(session, since=since, tz=self.tz, now=self.now()))
+
+        return self.run("upsell backfill", work)
 
     def nightly_due(self, now: datetime, at: clock_time, tz: ZoneInfo) -> bool:
         """Past tonight's time where the business is, and no nurture run yet on that date."""

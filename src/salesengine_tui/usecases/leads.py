@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from ..access import permissions
+from ..base.errors import UserError
 from ..customers import lead_csv, leads
 from ..customers.profile import clean_contact
 from ..db.models import CustomerStatus
 from ..deals.pipelines import PipelineInfo, list_pipelines
+from ..tasks.model import TaskDraft, TaskRow
 from .base import UseCases
-
-# The estimate a conversion opens when asked to: the rep gives it a title and an amount later.
-CONVERSION_ESTIMATE = ("Replacement estimate", Decimal(0))
+from .deals import NewDeal, open_deal
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,12 @@ class Leads(UseCases):
         *,
         outcome: str,
         notes: str | None,
-        next_step_at: datetime | None,
+        task: TaskRow | None = None,
+        next_task: TaskDraft | None = None,
     ) -> None:
+        """A call, in one transaction: the interaction, the task it was for (`task`, as the
+        caller read it: completed under its lock) and the next task (`next_task`, created).
+        Other open tasks of the customer stay as they are."""
         with self.write() as session:
             leads.log_call(
                 session,
@@ -77,19 +79,29 @@ class Leads(UseCases):
                 customer_id,
                 outcome=outcome,
                 notes=notes,
-                next_step_at=next_step_at,
                 now=self.now(),
+                tz=self.tz,
+                task_id=task.id if task else None,
+                task_version=task.version if task else None,
+                next_task=next_task,
             )
 
     def convert(
-        self, customer_ids: Sequence[uuid.UUID], *, open_estimate_in: uuid.UUID | None = None
+        self, customer_ids: Sequence[uuid.UUID], *, deal: NewDeal | None = None
     ) -> leads.Conversion:
-        """Make leads customers; with `open_estimate_in` (a pipeline), open an estimate there."""
-        estimate = (open_estimate_in, *CONVERSION_ESTIMATE) if open_estimate_in else None
+        """Make leads customers; with `deal` (one lead only), open that deal for the customer
+        (title, value, close date, owner as the person typed them), in the same transaction."""
+        if deal is not None and len(set(customer_ids)) != 1:
+            raise UserError("an estimate can be opened when converting one lead at a time")
         with self.write() as session:
-            return leads.convert(
-                session, self.actor, customer_ids, now=self.now(), open_estimate=estimate
+            done = leads.convert(session, self.actor, customer_ids, now=self.now())
+            if deal is None:
+                return done
+            # Opened even when someone converted the lead a moment ago: it was typed for them.
+            opened = open_deal(
+                session, self.actor, customer_ids[0], deal, now=self.now(), tz=self.tz
             )
+            return replace(done, estimate_id=opened.estimate_id)
 
     def assign(self, customer_ids: Sequence[uuid.UUID], owner_id: uuid.UUID | None) -> int:
         with self.write() as session:

@@ -26,12 +26,27 @@ class SectionTab(Static):
     def __init__(self, tab: NavTab, *, current: bool) -> None:
         super().__init__(id=f"tab-{tab.mode}", classes="-current" if current else "")
         self.tab = tab
+        self.current = current
         self.tooltip = f"Go to {tab.label} (key {tab.key})"
-        self.set_count(0)
+        self._count = 0
+        self._compact = False
+        self._draw()
 
     def set_count(self, count: int) -> None:
+        self._count = count
+        self._draw()
+
+    def set_compact(self, compact: bool) -> None:
+        """Key only (the label in the tooltip): how six sections and the user's name share
+        80 columns. The current section always keeps its name."""
+        self._compact = compact and not self.current
+        self._draw()
+
+    def _draw(self) -> None:
+        count = self._count
         badge: list[str | tuple[str, str]] = [" ", (f" {count} ", "bold reverse")] if count else []
-        self.update(Content.assemble((self.tab.key, "bold"), " ", self.tab.label, *badge))
+        label = [] if self._compact else [" ", self.tab.label]
+        self.update(Content.assemble((self.tab.key, "bold"), *label, *badge))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
@@ -99,7 +114,10 @@ class AppHeader(Horizontal):
                 tab.set_count(count)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < self.NARROW, "-narrow")
+        narrow = event.size.width < self.NARROW
+        self.set_class(narrow, "-narrow")
+        for tab in self.query(SectionTab):
+            tab.set_compact(narrow)
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._title), id="brand")

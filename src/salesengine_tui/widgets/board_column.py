@@ -105,10 +105,19 @@ class BoardColumn(VirtualList[Card]):
             tz=self._tz,
             rotting_days=self.column.rotting_days,
             styles=self._card_styles(),
+            decided="won" if self.column.is_won else "lost" if self.column.is_lost else None,
         )
         console = self.app.console
+        # `Text.render` leaves out the text's own style (only its spans are rendered): put it
+        # under the spans, or a bold name or a muted title would show plain.
         strips = [
-            Strip([Segment(" ", base), *text.render(console), Segment(" ", base)]).apply_style(base)
+            Strip(
+                [
+                    Segment(" ", base),
+                    *Segment.apply_style(text.render(console), console.get_style(text.style)),
+                    Segment(" ", base),
+                ]
+            ).apply_style(base)
             for text in texts
         ]
         strips.append(Strip.blank(width, self.rich_style))

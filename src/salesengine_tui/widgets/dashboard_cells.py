@@ -134,17 +134,27 @@ def rotting_cells(deal: RottingDeal) -> list[object]:
     ]
 
 
+# Glyph by task kind, in my day's "What" column.
+_TASK_GLYPHS = {"call": "☎", "email": "✉", "meeting": "◎", "site_visit": "⌂", "todo": "•"}
+
+
 def due_cells(item: DueItem, tz: ZoneInfo) -> list[object]:
-    if item.kind is DueKind.next_step:
-        if item.overdue_days > 0:
-            when = Text(f"{item.overdue_days}d late", style="bold red")
+    """My day's row: overdue tasks in red (days late, or the time passed today), tasks due
+    later today stand out (bold, in the warning colour), rotting deals last."""
+    if item.kind is DueKind.task:
+        at = item.at.astimezone(tz) if item.at else None
+        clock = f"{at:%H:%M}" if at is not None and not item.all_day else None
+        if item.overdue:
+            late = f"{item.overdue_days}d late" if item.overdue_days > 0 else None
+            when = Text(late or clock or "today", style="bold red")
         else:
-            at = item.at.astimezone(tz) if item.at else None
-            when = Text(f"{at:%H:%M}" if at else "today", style="bold")
-        what = safe_text(item.text, empty="(next step)")
-    else:
-        when = Text(f"rot +{item.overdue_days}d", style="red")
-        what = safe_text(f"#{item.estimate_number} {item.stage_name}")
+            when = Text(clock or "today", style="bold yellow")
+        glyph = _TASK_GLYPHS.get(item.task_kind or "", "•")
+        what = Text.assemble(f"{glyph} ", safe_text(item.text, empty="(task)"))
+        customer = cut(item.customer_name, "bold" if item.overdue else "bold yellow")
+        return [when, customer, cut(what)]
+    when = Text(f"rot +{item.overdue_days}d", style="red")
+    what = safe_text(f"#{item.estimate_number} {item.stage_name}")
     return [when, cut(item.customer_name, "bold"), cut(what)]
 
 

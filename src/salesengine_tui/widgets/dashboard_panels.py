@@ -1,6 +1,7 @@
 """The dashboard's panels: bordered boxes that each paint one part of the figures.
 
-Top row: the open stages (`StagesPanel`) beside won and lost (`OutcomesPanel`); middle: the
+Top row: the open stages (`StagesPanel`; or, toggled, the forecast by expected close month)
+beside won and lost (`OutcomesPanel`); middle: the
 rotting deals beside the funnel (`FunnelPanel`); bottom: the team feed beside my day. The three
 lists are `CustomerList`s in a `ListPanel`: their rows are about a customer, whom `enter` opens.
 """
@@ -17,9 +18,9 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..deals.figures import PipelineFigures
-from ..ui.display import plural, short_money, visible
-from .charts import BarTable, Funnel, Sparkline
+from ..deals.figures import CloseBucket, CloseMonth, PipelineFigures
+from ..ui.display import money, number, plural, short_money, visible
+from .charts import BarRow, BarTable, Funnel, Sparkline
 from .dashboard_cells import STAGE_HEADINGS, funnel_rows, outcomes_text, stage_rows
 from .safe_table import Column, FitTable
 
@@ -78,16 +79,66 @@ class Panel(Vertical):
         self.border_title = Content(" · ".join(visible(part) for part in parts if part))
 
 
+CLOSE_HEADINGS = ("Expected close", "Deals", "Value", "Weighted")
+
+
+def close_label(month: CloseMonth, first: bool) -> str:
+    if month.bucket is CloseBucket.overdue:
+        return "Overdue date"
+    if month.bucket is CloseBucket.later:
+        return "Later"
+    if month.bucket is CloseBucket.undated:
+        return "No close date"
+    assert month.month is not None
+    return f"{month.month:%b %Y}" + (" (this)" if first else "")
+
+
+def close_month_rows(months: list[CloseMonth]) -> list[BarRow]:
+    """The forecast by expected close month: a row a bucket (bars of weighted value), then
+    the open total."""
+    top = max((m.weighted for m in months), default=0) or 1
+    rows = []
+    this_month = next((m.month for m in months if m.bucket is CloseBucket.month), None)
+    for m in months:
+        rows.append(
+            BarRow(
+                close_label(m, m.month is not None and m.month == this_month),
+                (number(m.count), money(m.value), money(m.weighted)),
+                float(m.weighted / top),
+                emphasis="muted" if m.count == 0 else "",
+            )
+        )
+    rows.append(
+        BarRow(
+            "Open",
+            (
+                number(sum(m.count for m in months)),
+                money(sum(m.value for m in months)),
+                money(sum(m.weighted for m in months)),
+            ),
+            None,
+            emphasis="total",
+        )
+    )
+    return rows
+
+
 class StagesPanel(Panel):
-    """The open stages now: count, value, weighted forecast, rotting, a bar of value."""
+    """The open stages now: count, value, weighted forecast, rotting, a bar of value; or
+    (`by_close_month`, the dashboard's `f`) the same open deals by expected close month."""
 
     def __init__(self) -> None:
         super().__init__(BarTable(id="stages"), title="Pipeline", id="stages-panel")
+        self.by_close_month = False
 
     def show(self, shown: PipelineFigures | None) -> None:
         stages = self.query_one("#stages", BarTable)
         if shown is None:
             stages.show((), [])
+            return
+        if self.by_close_month and shown.close_months is not None:
+            self.retitle(shown.pipeline.name, "open deals by expected close month")
+            stages.show(CLOSE_HEADINGS, close_month_rows(shown.close_months))
             return
         self.retitle(shown.pipeline.name, "open deals now")
         stages.show(STAGE_HEADINGS, stage_rows(shown))

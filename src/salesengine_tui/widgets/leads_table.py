@@ -1,4 +1,5 @@
-"""The leads inbox as a virtual table: one line per lead, only visible lines drawn."""
+"""The leads inbox as a virtual table: one line per customer (a lead, or with the status
+filter any customer), only visible lines drawn."""
 
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ COLUMNS = (
     TableColumn("Source", 14),
     TableColumn("Age", 10),
     TableColumn("Last touch", 12),
-    TableColumn("Next step", 11),
+    TableColumn("Next task", 11),
     TableColumn("Owner", 14),
     TableColumn("Phone", 15),
+    TableColumn("Status", 8),  # only when every customer is listed, not only leads
 )
 MIN_NAME = 16
+STATUS = len(COLUMNS) - 1
 
 
 # Dropped first when the terminal is narrow (80 columns): age, then owner, then source.
@@ -41,9 +44,10 @@ DROP_ORDER = ("Age", "Owner", "Source")
 MARK = 2  # "● " for marked rows
 
 
-def visible_columns(width: int) -> list[int]:
-    """Indexes of the columns that fit `width` with the name at least MIN_NAME wide."""
-    shown = list(range(len(COLUMNS)))
+def visible_columns(width: int, *, status: bool = False) -> list[int]:
+    """Indexes of the columns that fit `width` with the name at least MIN_NAME wide; the
+    status column only when asked for."""
+    shown = [i for i in range(len(COLUMNS)) if status or i != STATUS]
     for label in DROP_ORDER:
         others = sum(COLUMNS[i].width + 1 for i in shown[1:])
         if width - MARK - others >= MIN_NAME:
@@ -52,15 +56,16 @@ def visible_columns(width: int) -> list[int]:
     return shown
 
 
-def header_line(width: int) -> Text:
+def header_line(width: int, *, status: bool = False) -> Text:
     """The column titles, laid out as the rows are."""
-    return _assemble([Text(c.label, style="bold") for c in COLUMNS], width, mark="  ")
+    cells = [Text(c.label, style="bold") for c in COLUMNS]
+    return _assemble(cells, width, mark="  ", status=status)
 
 
-def _assemble(cells: list[Text], width: int, mark: str) -> Text:
+def _assemble(cells: list[Text], width: int, mark: str, *, status: bool = False) -> Text:
     """`mark`, then the cells that fit at their column widths, one space apart; the name
     takes the room the others leave."""
-    shown = visible_columns(width)
+    shown = visible_columns(width, status=status)
     others = sum(COLUMNS[i].width + 1 for i in shown[1:])
     name_width = max(MIN_NAME, width - len(mark) - others)
     line = Text(mark, end="")
@@ -110,19 +115,22 @@ class LeadsTable(VirtualList[LeadRow]):
         self._now = now
         self._tz = tz
         self.marked: set[uuid.UUID] = set()
-        self._drawn_width = -1
+        self._drawn_layout: tuple[int, bool] = (-1, False)
+        self.show_status = False  # set by the screen before a reload
 
     @dataclass
     class WidthChanged(Message):
-        """The rows' width changed: the screen lays its column titles out the same way."""
+        """The rows' width (or their columns) changed: the screen lays its column titles out
+        the same way."""
 
         width: int
+        status: bool = False
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        if width != self._drawn_width:
-            self._drawn_width = width
-            self.post_message(self.WidthChanged(width))
+        if (width, self.show_status) != self._drawn_layout:
+            self._drawn_layout = (width, self.show_status)
+            self.post_message(self.WidthChanged(width, self.show_status))
         return super().render_line(y)
 
     def _request(self, block: int) -> BlockRequest[LeadRow]:
@@ -151,20 +159,22 @@ class LeadsTable(VirtualList[LeadRow]):
     def item_strips(self, index: int, item: LeadRow, width: int) -> list[Strip]:
         now = self._now()
         muted = self._style("muted")
-        due = item.next_step_at is not None and item.next_step_at <= now
+        due = item.next_task_at is not None and item.next_task_at <= now
         cells = [
             safe_text(item.name, style=self._style("marked") if item.id in self.marked else "bold"),
             safe_text(item.lead_source, style=muted),
             Text(days_ago(item.created_at, now, self._tz, never="—").replace(" ago", ""), end=""),
             Text(days_ago(item.last_interaction_at, now, self._tz), end=""),
             safe_text(
-                local_date(item.next_step_at, self._tz) if item.next_step_at else None,
+                local_date(item.next_task_at, self._tz) if item.next_task_at else None,
                 style=self._style("due") if due else "",
             ),
             safe_text(item.owner_name, empty="unassigned", style=muted),
             safe_text(item.phone),
+            Text(item.status.value, style=muted, end=""),
         ]
-        line = _assemble(cells, width, mark="● " if item.id in self.marked else "  ")
+        mark = "● " if item.id in self.marked else "  "
+        line = _assemble(cells, width, mark=mark, status=self.show_status)
         state = self.cursor_state(index)
         segments = list(line.render(self.app.console))
         strip = Strip(segments).adjust_cell_length(width)

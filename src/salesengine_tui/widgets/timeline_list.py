@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.strip import Strip
 
 from ..activity.feed import ActivityItem, ActivityKind
+from ..deals.editing import FieldChange
 from ..ui.display import visible
 from .virtual_list import BlockRequest, VirtualList
 
@@ -23,6 +24,7 @@ _KIND = {
     ActivityKind.ticket_opened: "⚒ Ticket opened",
     ActivityKind.ticket_closed: "✔ Ticket closed",
     ActivityKind.status_change: "★ Status",
+    ActivityKind.deal_change: "✎",
 }
 
 
@@ -37,13 +39,19 @@ def headline(item: ActivityItem) -> str:
         return f"{_KIND[item.kind]} · #{item.estimate_number} {item.estimate_title or ''} · {move}"
     if item.kind is ActivityKind.status_change:
         return f"{_KIND[item.kind]} · {item.from_stage} → {item.to_stage}"
+    if item.kind is ActivityKind.deal_change:  # ✎ Value $0 → $4,200 · #249 AC unit
+        change = FieldChange(item.field or "?", item.from_stage, item.to_stage).describe()
+        deal = f"#{item.estimate_number} {item.estimate_title or ''}"
+        return f"{_KIND[item.kind]} {change} · {deal}"
     return f"{_KIND[item.kind]} · #{item.ticket_number}"
 
 
 def body(item: ActivityItem) -> str:
     if item.kind is ActivityKind.interaction:
         return item.notes or ""
-    if item.kind is ActivityKind.stage_move:
+    if item.kind is ActivityKind.stage_move:  # the reason of a move into Lost
+        return f"Reason: {item.notes}" if item.notes else ""
+    if item.kind is ActivityKind.deal_change:
         return ""
     return item.ticket_text or ""
 
@@ -98,6 +106,7 @@ class TimelineList(VirtualList[ActivityItem]):
             ActivityKind.interaction: "interaction",
             ActivityKind.stage_move: "stage",
             ActivityKind.status_change: "stage",
+            ActivityKind.deal_change: "stage",
         }.get(item.kind, "ticket")
         local = item.at.astimezone(self._tz)
         day = local.strftime("%a %Y-%m-%d") if self._starts_day(index, item) else ""

@@ -18,6 +18,7 @@ from .enums import (  # noqa: E402
     InteractionDirection,
     InteractionType,
     OutboxStatus,
+    TaskKind,
     TicketStatus,
     UserRole,
 )
@@ -30,11 +31,13 @@ from .sales import (  # noqa: E402
     DealStage,
     EstimateStageHistory,
 )
+from .workflow import AutomationMark, EstimateChange, Task  # noqa: E402
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "END_OF_LIFE_RESOLUTION",
+    "AutomationMark",
     "Blast",
     "Customer",
     "CustomerInteraction",
@@ -45,6 +48,7 @@ __all__ = [
     "EmailOutbox",
     "Equipment",
     "Estimate",
+    "EstimateChange",
     "EstimateStageHistory",
     "EstimateStatus",
     "InteractionDirection",
@@ -53,6 +57,8 @@ __all__ = [
     "Notification",
     "OutboxStatus",
     "Segment",
+    "Task",
+    "TaskKind",
     "Ticket",
     "TicketStatus",
     "User",

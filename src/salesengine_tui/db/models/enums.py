@@ -47,6 +47,14 @@ class InteractionDirection(StrEnum):
     outbound = "outbound"
 
 
+class TaskKind(StrEnum):
+    call = "call"
+    email = "email"
+    meeting = "meeting"
+    site_visit = "site_visit"
+    todo = "todo"
+
+
 class OutboxStatus(StrEnum):
     queued = "queued"
     sending = "sending"

@@ -36,6 +36,16 @@ class User(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=timestamptz())
 
 
+def _pattern_index(name: str, expression: str) -> sa.Index:
+    """A btree on `expression` in byte order (`text_pattern_ops`): "starts with" is a range
+    of it in any collation (search)."""
+    return sa.Index(
+        name,
+        sa.literal_column(expression).label("key"),
+        postgresql_ops={"key": "text_pattern_ops"},
+    )
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
     __table_args__ = (
@@ -49,14 +59,33 @@ class Customer(SQLModel, table=True):
             postgresql_where=sa.text("status = 'lead'"),
         ),
         sa.Index("ix_customers_status_created", "status", "created_at"),
+        # The inbox listing active, churned or all customers, status first (migration 0015).
+        sa.Index(
+            "ix_customers_status_inbox",
+            "status",
+            sa.text("last_interaction_at ASC NULLS FIRST"),
+            sa.text("created_at DESC"),
+            postgresql_include=["id"],
+        ),
         sa.Index("ix_customers_lead_source", "lead_source"),
         sa.Index("ix_customers_postal_code", "postal_code"),
         sa.Index("ix_customers_city", "city"),
-        sa.Index("ix_customers_email_lower", sa.text("lower(email)")),
+        # Byte-order (text_pattern_ops): equality, and an email typed from its start (search).
+        _pattern_index("ix_customers_email_lower", "lower(email)"),
         sa.Index("ix_customers_phone", "phone"),
-        sa.Index("ix_customers_next_step_at", "next_step_at"),
         # Segment and blast previews: the first members by name without sorting them all.
         sa.Index("ix_customers_name_id", "name", "id"),
+        # Search (migration 0015, which defines the functions): a name from its start, a
+        # name's later part ("smith"), its words in any order, a phone from either end.
+        _pattern_index("ix_customers_name_lower", "lower(name)"),
+        _pattern_index("ix_customers_name_rest", "salesengine_name_rest(name)"),
+        sa.Index(
+            "ix_customers_name_words",
+            sa.text("salesengine_search_words(name)"),
+            postgresql_using="gin",
+        ),
+        _pattern_index("ix_customers_phone_key", "salesengine_phone_key(phone)"),
+        _pattern_index("ix_customers_phone_key_reversed", "reverse(salesengine_phone_key(phone))"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
@@ -93,10 +122,6 @@ class Customer(SQLModel, table=True):
     )
     # Kept by the domain layer on every interaction, so the inbox sorts without a join.
     last_interaction_at: datetime | None = Field(
-        default=None, sa_column=timestamptz(nullable=True, now_default=False)
-    )
-    next_step: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    next_step_at: datetime | None = Field(
         default=None, sa_column=timestamptz(nullable=True, now_default=False)
     )
     version: int = Field(
@@ -186,6 +211,18 @@ class Estimate(SQLModel, table=True):
         # Sorted by value: largest first, paged by keyset on (amount, id).
         sa.Index("ix_estimates_stage_amount", "stage_id", "amount", "id"),
         sa.Index("ix_estimates_customer", "customer_id"),
+        # The board's "closing this month" filter and the forecast by close month.
+        sa.Index(
+            "ix_estimates_expected_close",
+            "expected_close_on",
+            postgresql_where=sa.text("expected_close_on IS NOT NULL"),
+        ),
+        # Search by title words (migration 0015).
+        sa.Index(
+            "ix_estimates_title_words",
+            sa.text("salesengine_search_words(title)"),
+            postgresql_using="gin",
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
@@ -231,4 +268,10 @@ class Estimate(SQLModel, table=True):
     )
     version: int = Field(
         default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1")
+    )
+    # --- the daily workflow (revision 0014) ---
+    expected_close_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    # True while the amount is the system's guess (an upsell's median), until a person sets it.
+    amount_estimated: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
     )
