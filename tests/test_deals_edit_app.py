@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from deals_edit_data import seed_upsell_story
+from deals_edit_data import add_equipment, seed_upsell_story
 from factories import FIXED_NOW, Desk, add_user, app_context, stages_of
 from pilot_helpers import settle, wait_until
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 from textual.widgets import Input, Static
 
@@ -277,6 +277,7 @@ async def test_d_opens_the_deal_screen_and_e_enter_esc_work_there(
         assert "Owner unassigned → Sam Ortiz" in history
         source = shown(app, "#deal-source")
         assert "No heat, heat exchanger cracked" in source and "17 years old" in source
+        assert source.startswith("Upsell from")
         assert "Measure the return duct" in shown(app, "#deal-tasks")
         assert "Sent the financing options" in shown(app, "#deal-interactions")
         await pilot.press("e")
@@ -407,3 +408,23 @@ async def test_a_technician_opens_no_deal(engine: Engine, clock: FixedClock, des
         await settle(pilot)
         assert not isinstance(app.screen, DealForm)
         assert "Only reps and managers may create and edit deals" in toasts(app)
+
+
+async def test_a_deal_for_equipment_without_a_ticket_is_not_called_an_upsell(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    with Session(engine) as s:
+        peggy = s.get(Customer, desk.customers["Peggy Hill"].id)
+        unit = add_equipment(s, peggy, "Heat pump")
+        s.execute(
+            update(Estimate).where(Estimate.customer_id == peggy.id).values(equipment_id=unit.id)
+        )
+        s.commit()
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")  # Peggy Hill: the first card of New
+        await settle(pilot)
+        assert isinstance(app.screen, DealScreen)
+        source = shown(app, "#deal-source")
+        assert source.startswith("For the equipment") and "Heat pump" in source

@@ -221,7 +221,9 @@ class DealScreen(Screen[None]):
                 f"  {plural(age, 'year')} old (installed {eq.installed_on.isoformat()})",
             )
             grid.add_row("Equipment", unit)
-        return Group(Text("Upsell from", style="bold underline"), grid)
+        # "Upsell from" only when a ticket made the deal; otherwise it is just the unit quoted.
+        heading = "Upsell from" if d.ticket is not None else "For the equipment"
+        return Group(Text(heading, style="bold underline"), grid)
 
     def _tasks(self, read: DealRead, now: datetime) -> Group:
         more = " and more: see My tasks" if read.more_tasks else ""
