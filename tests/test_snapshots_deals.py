@@ -40,7 +40,14 @@ def typed_search(text: str) -> Callable[[Pilot[None]], object]:
         await loaded(pilot)
         await pilot.press(*text)
         picker = pilot.app.screen.query_one(CustomerPicker)
-        await wait_until(pilot, lambda: picker.results.option_count > 0, what="the matches")
+
+        def listed() -> bool:
+            """The matches of the whole text (not of its first letters): customers, then the
+            "+ New lead" line naming what was typed."""
+            options = picker.results.options
+            return len(options) > 1 and f"“{text}”" in str(options[-1].prompt)
+
+        await wait_until(pilot, listed, what="the matches of the whole text")
         await loaded(pilot)
 
     return run
