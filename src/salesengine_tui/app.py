@@ -142,6 +142,8 @@ class SalesEngineApp(App[None]):
 
     def set_unread(self, count: int) -> None:
         self.unread = count
+        if not self.screen_stack:  # a count that arrives while the app shuts down
+            return
         for header in self.screen.query(AppHeader):
             header.set_unread(count)
 
