@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from ..base.errors import NotFound
+from ..customers.profile import InteractionLine, recent_interactions
 from ..db.models import (
     Customer,
     CustomerInteraction,
@@ -75,16 +76,6 @@ class LinkedEquipment:
 
 
 @dataclass(frozen=True)
-class RecentInteraction:
-    at: datetime
-    type: str
-    direction: str
-    outcome: str | None
-    notes: str | None
-    by: str | None
-
-
-@dataclass(frozen=True)
 class DealView:
     id: uuid.UUID
     version: int
@@ -115,7 +106,7 @@ class DealView:
     history_total: int = 0
     ticket: LinkedTicket | None = None
     equipment: LinkedEquipment | None = None
-    interactions: list[RecentInteraction] = field(default_factory=list)
+    interactions: list[InteractionLine] = field(default_factory=list)
     interactions_total: int = 0
 
     @property
@@ -303,23 +294,13 @@ def _source(session: Session, e: Estimate) -> tuple[LinkedTicket | None, LinkedE
 
 def _interactions(
     session: Session, customer_id: uuid.UUID, limit: int = INTERACTIONS_SHOWN
-) -> tuple[list[RecentInteraction], int]:
+) -> tuple[list[InteractionLine], int]:
+    """The customer's latest interactions (as the profile reads them), and how many in all."""
     ci = CustomerInteraction
-    rows = session.execute(
-        sa.select(ci.created_at, ci.type, ci.direction, ci.outcome, ci.notes, User.name)
-        .outerjoin(User, User.id == ci.created_by)
-        .where(ci.customer_id == customer_id)
-        .order_by(ci.created_at.desc(), ci.id.desc())
-        .limit(limit)
-    )
-    found = [
-        RecentInteraction(r.created_at, str(r.type), str(r.direction), r.outcome, r.notes, r.name)
-        for r in rows
-    ]
     total = session.execute(
         sa.select(sa.func.count()).select_from(ci).where(ci.customer_id == customer_id)
     ).scalar_one()
-    return found, int(total)
+    return recent_interactions(session, customer_id, limit), int(total)
 
 
 def customer_deals(

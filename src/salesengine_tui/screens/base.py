@@ -162,3 +162,31 @@ class SectionScreen(Screen[None]):
             timeout=10,
             markup=False,
         )
+
+
+class DetailScreen(Screen[None]):
+    """A screen pushed over a section to show one thing (a customer, a deal). A worker that
+    fails is one toast titled with what the screen shows; a `Notice` is a toast, and reloads
+    the screen when it asks to. Subclasses set ERROR_TITLE and implement `action_reload`."""
+
+    ERROR_TITLE: ClassVar[str]
+    ctx: AppContext
+
+    def action_reload(self) -> None:
+        raise NotImplementedError
+
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        message.toast(self)
+        if message.reload:
+            self.action_reload()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(
+                describe_error(event.worker.error, self.ctx),
+                title=self.ERROR_TITLE,
+                severity="error",
+                markup=False,
+            )

@@ -18,15 +18,13 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from ..activity.feed import ActivityItem
 from ..base.errors import UserError
 from ..customers.profile import Profile
-from ..tasks.editing import describe
 from ..tasks.model import TaskRow
+from ..tasks.rules import describe
 from ..ui.display import plural, safe_text
 from ..usecases import Desk
 from ..usecases.context import AppContext
@@ -34,7 +32,7 @@ from ..usecases.customers import ProfileView
 from ..widgets.profile_facts import contact_grid, records_grid, task_line
 from ..widgets.timeline_list import TimelineList
 from ..widgets.virtual_list import BlockRequest
-from .base import APP_TITLE, describe_error
+from .base import APP_TITLE, DetailScreen
 from .commands import PaletteCommand, ScreenCommands, from_keys
 from .contact_form import ContactForm
 from .customer_deals import CustomerDeals
@@ -80,7 +78,8 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 ]
 
 
-class CustomerScreen(CustomerDeals, Screen[None]):
+class CustomerScreen(CustomerDeals, DetailScreen):
+    ERROR_TITLE = "Customer"
     COMMANDS = {ScreenCommands}
     CSS_PATH = "customer.tcss"
     AUTO_FOCUS = "TimelineList"
@@ -273,23 +272,6 @@ class CustomerScreen(CustomerDeals, Screen[None]):
         self.desk.customers.set_opt_out(self.customer_id, opted_out)
         note = "Opted out of email: nothing more is sent" if opted_out else "Opted back in to email"
         self.post_message(Notice(note, timeout=3, reload=True))
-
-    @on(Notice)
-    def _notice(self, message: Notice) -> None:
-        message.stop()
-        message.toast(self)
-        if message.reload:
-            self.action_reload()
-
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(
-                describe_error(event.worker.error, self.ctx),
-                title="Customer",
-                severity="error",
-                markup=False,
-            )
 
     def palette_commands(self) -> Iterator[PaletteCommand]:
         yield from from_keys(self.run_action, _KEYS)

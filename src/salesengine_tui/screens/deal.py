@@ -23,9 +23,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from ..access import permissions
 from ..customers.equipment import age_years
@@ -39,7 +37,7 @@ from ..ui.display import EMPTY, days_ago, local_date, local_datetime, money, plu
 from ..usecases import Desk
 from ..usecases.context import AppContext
 from ..usecases.deals import DealRead
-from .base import APP_TITLE, describe_error
+from .base import APP_TITLE, DetailScreen
 from .commands import PaletteCommand, ScreenCommands, from_keys
 from .deal_form import DealDraft, DealForm, edit_note
 from .keys import bindings
@@ -74,7 +72,8 @@ def _heading(text: str, shown: int, total: int) -> Text:
     return Text.assemble((text, "bold underline"), (count, "dim"))
 
 
-class DealScreen(Screen[None]):
+class DealScreen(DetailScreen):
+    ERROR_TITLE = "Deal"
     COMMANDS = {ScreenCommands}
     CSS_PATH = "deal.tcss"
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
@@ -318,22 +317,6 @@ class DealScreen(Screen[None]):
         if action in {"edit", "open_customer"}:
             return self.read is not None or None
         return True
-
-    @on(Notice)
-    def _notice(self, message: Notice) -> None:
-        message.toast(self)
-        if message.reload:
-            self.action_reload()
-
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(
-                describe_error(event.worker.error, self.ctx),
-                title="Deal",
-                severity="error",
-                markup=False,
-            )
 
     def palette_commands(self) -> Iterator[PaletteCommand]:
         yield from from_keys(self.run_action, _KEYS)

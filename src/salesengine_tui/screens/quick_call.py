@@ -11,10 +11,8 @@ The call is saved before the dialog closes: if the save fails, the dialog stays 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -32,91 +30,37 @@ from textual.worker import Worker, WorkerState
 from ..base.clock import Clock
 from ..base.errors import UserError
 from ..customers.leads import OUTCOMES, outcome_label
-from ..customers.profile import NOTES_MAX, CallSheet, InteractionLine
-from ..tasks.due import day_start, due_label, local_today, parse_due
+from ..customers.profile import NOTES_MAX, CallSheet
+from ..tasks.call_followup import FIRST_NEXT, NEXT_BY_OUTCOME, default_task, next_for_outcome
+from ..tasks.due import parse_due
 from ..tasks.model import TITLE_MAX, TaskDraft, TaskKind, TaskRow, kind_label
-from ..tasks.pages import bucket_of
-from ..ui.display import days_ago, plural, visible
+from ..ui.display import visible
 from ..usecases import Desk
 from .base import describe_error
+from .call_result import CallResult, CallTarget
+from .call_sheet_lines import interaction_line, last_contacts, open_tasks_note, task_prompt
 from .saving_form import SavingForm
 from .task_form import TaskForm, TaskFormResult, desk_task_form
 
+__all__ = [
+    "FIRST_NEXT",
+    "NEXT_BY_OUTCOME",
+    "CallResult",
+    "CallTarget",
+    "QuickCallScreen",
+    "SheetLoaded",
+    "default_task",
+    "interaction_line",
+    "quick_call_for",
+]
+
 DIALABLE = set("0123456789+-() ")
 NOT_FOR_A_TASK = "none"
-# The next task each outcome suggests (title, due as typed); an empty due: none.
-NEXT_BY_OUTCOME: dict[str, tuple[str, str]] = {
-    "connected": ("Follow up", "+2"),
-    "voicemail": ("Call back", "+2"),
-    "no_answer": ("Call back", "+1"),
-    "wrong_number": ("", ""),
-    "not_interested": ("", ""),
-}
-FIRST_NEXT = ("Call back", "+2")  # before an outcome is picked
-_GLYPH = {"call": "☎", "email": "✉", "sms": "✆", "meeting": "◎"}
-
-
-@dataclass(frozen=True)
-class CallTarget:
-    """Whom Quick Call calls, and the task it was opened for (None: the default rule)."""
-
-    customer_id: uuid.UUID
-    name: str
-    phone: str | None
-    task_id: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class CallResult:
-    outcome: str
-    notes: str
-    task: TaskRow | None  # the task the call completes (None: not for a task)
-    next_task: TaskDraft | None
-    seconds: int
-    left_open: int  # the customer's other open tasks, which stay open
-
-    def summary(self, name: str) -> str:
-        """What the toast says once it is saved."""
-        minutes, seconds = divmod(self.seconds, 60)
-        parts = [
-            f"Logged: {outcome_label(self.outcome)} call with {name} ({minutes}:{seconds:02d})"
-        ]
-        if self.task is not None:
-            parts.append(f'completed "{self.task.title}"')
-        if self.next_task is not None:
-            parts.append(f'next: {kind_label(self.next_task.kind)} "{self.next_task.title}"')
-        if self.left_open:
-            parts.append(f"{plural(self.left_open, 'other task')} still open")
-        return "; ".join(parts)
 
 
 @dataclass
 class SheetLoaded(Message):
     sheet: CallSheet
-
-
-def default_task(tasks: list[TaskRow], now: datetime, tz: ZoneInfo) -> TaskRow | None:
-    """The task a call from a list is for when none was named: the soonest open call due by
-    the end of today (the one the rep is making); else none."""
-    end_of_today = day_start(local_today(now, tz) + timedelta(days=1), tz)
-    return next((t for t in tasks if t.kind == TaskKind.call and t.due_at < end_of_today), None)
-
-
-def interaction_line(item: InteractionLine, now: datetime, tz: ZoneInfo, width: int) -> Text:
-    """`☎ voicemail · yesterday · Sam Ortiz · Left a message about…` (the notes' first line)."""
-    what = item.outcome.replace("_", " ") if item.outcome else item.direction
-    first = (item.notes or "").strip().split("\n", 1)[0]
-    line = Text.assemble(
-        (f"{_GLYPH.get(item.type, '•')} {item.type} {what}", "bold"),
-        (f" · {days_ago(item.at, now, tz)}", "dim"),
-        (f" · {visible(item.by)}" if item.by else "", "dim"),
-        (" · " if first else "", "dim"),
-        visible(first),
-        no_wrap=True,
-        end="",
-    )
-    line.truncate(width, overflow="ellipsis")
-    return line
 
 
 class QuickCallScreen(SavingForm[CallResult]):
@@ -253,16 +197,7 @@ class QuickCallScreen(SavingForm[CallResult]):
             self.action_save()
 
     def _task_prompt(self, task: TaskRow, chosen: bool) -> Text:
-        bucket = bucket_of(task, self.now, self.tz)
-        style = {"overdue": "bold yellow", "today": "bold"}.get(bucket, "")
-        return Text.assemble(
-            ("✔ " if chosen else "  ", "bold green"),
-            (due_label(task.due_at, task.all_day, self.now, self.tz), style),
-            (f" {kind_label(task.kind)} · ", "dim"),
-            visible(task.title),
-            no_wrap=True,
-            overflow="ellipsis",
-        )
+        return task_prompt(task, chosen, self.now, self.tz)
 
     @property
     def chosen_task(self) -> TaskRow | None:
@@ -275,17 +210,7 @@ class QuickCallScreen(SavingForm[CallResult]):
         for i, task in enumerate(self.tasks):
             tasks.replace_option_prompt_at_index(i, self._task_prompt(task, task is chosen))
         total = self.sheet.open_task_count if self.sheet else len(self.tasks)
-        if self.sheet_failed:
-            tasks.border_subtitle = "not loaded: for no task"
-        elif not total:
-            tasks.border_subtitle = "no open tasks"
-        elif chosen is None:
-            tasks.border_subtitle = f"{plural(total, 'open task')} stay{'s' * (total == 1)} open"
-        else:
-            others = total - 1
-            tasks.border_subtitle = (
-                f"{others} other stays open" if others == 1 else f"{others} others stay open"
-            )
+        tasks.border_subtitle = open_tasks_note(total, chosen is not None, self.sheet_failed)
 
     @on(OptionList.OptionHighlighted, "#call-tasks")
     def _task_highlighted(self) -> None:
@@ -303,11 +228,9 @@ class QuickCallScreen(SavingForm[CallResult]):
 
     def _show_recent(self, sheet: CallSheet) -> None:
         width = max(20, self.query_one("#call-recent").size.width or 70)
-        lines = [Text("Last contacts", style="bold underline", end="")]
-        lines += [interaction_line(i, self.now, self.tz, width) for i in sheet.recent]
-        if not sheet.recent:
-            lines.append(Text("no earlier contact", style="dim", end=""))
-        self.query_one("#call-recent", Static).update(Text("\n").join(lines))
+        self.query_one("#call-recent", Static).update(
+            last_contacts(sheet, self.now, self.tz, width)
+        )
 
     # --- outcome, notes, the next task ---------------------------------------------------------
 
@@ -320,7 +243,7 @@ class QuickCallScreen(SavingForm[CallResult]):
     def _outcome_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if self._next_edited or event.option.id is None:
             return
-        self._filled = NEXT_BY_OUTCOME.get(event.option.id, FIRST_NEXT)
+        self._filled = next_for_outcome(event.option.id)
         for field, value in zip(("#call-next-title", "#call-next"), self._filled, strict=True):
             self.query_one(field, Input).value = value
 

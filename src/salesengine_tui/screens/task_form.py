@@ -28,8 +28,8 @@ from textual.widgets import Input, Label, Static
 from ..base.errors import UserError
 from ..customers.inbox import Person
 from ..tasks.due import HELP, due_text, parse_due
-from ..tasks.editing import clean_notes, clean_title
 from ..tasks.model import KIND_LABELS, NOTES_MAX, TITLE_MAX, TaskDraft, TaskKind, TaskRow
+from ..tasks.rules import clean_notes, clean_title
 from ..ui.display import editable, visible
 from ..usecases import Desk
 from ..usecases.customers import CustomerMatch

@@ -23,9 +23,9 @@ from textual.widgets import Static
 
 from ..access import permissions
 from ..base.errors import UserError
-from ..tasks.editing import describe
 from ..tasks.model import Bucket, TaskRow
 from ..tasks.pages import Whose
+from ..tasks.rules import describe
 from ..ui.display import number
 from ..usecases.context import AppContext
 from ..widgets.task_list import TaskList, header_line

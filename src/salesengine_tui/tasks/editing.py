@@ -1,20 +1,19 @@
 """Changing tasks: create, complete (and reopen: undo a completion), edit or reschedule,
 reassign, delete.
 
-Who may: reps work their own and unassigned tasks, managers every task (as with deals). A
-rep creates tasks for themselves or for nobody, and takes unassigned ones; managers give
-tasks to anyone. Every change to an existing task carries the version its writer saw
-(optimistic lock): when someone else changed it first, nothing is written and TaskConflict
-says what happened. Deleting is for a task's creator or a manager, and only while it is open:
-a done task is the customer's history. Reopening a done task (a completion undone) is for
-whoever completed it or a manager. Changing when a task is due re-arms its reminder.
+Who may is `rules`'s (reps their own and unassigned tasks, managers every task). Every change
+to an existing task carries the version its writer saw (optimistic lock): when someone else
+changed it first, nothing is written and TaskConflict says what happened. Deleting is for a
+task's creator or a manager, and only while it is open: a done task is the customer's history.
+Reopening a done task (a completion undone) is for whoever completed it or a manager. Changing
+when a task is due re-arms its reminder.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,19 +23,26 @@ from sqlmodel import Session
 
 from ..access import permissions
 from ..access.users import Actor
-from ..base import validation
 from ..base.errors import NotFound, PermissionDenied, UserError
-from ..db.models import Customer, Estimate, Task, TaskKind, User, UserRole
+from ..db.models import Customer, Estimate, Task, TaskKind, User
 from .due import parse_due
 from .live import notify_tasks
-from .model import NOTES_MAX, TITLE_MAX, TaskDraft, kind_label
+from .model import TaskDraft
+from .rules import (
+    TaskAlreadyDone,
+    TaskConflict,
+    check_due,
+    clean_kind,
+    clean_notes,
+    clean_title,
+    require_assignee,
+    require_task,
+    user_name,
+)
 
-__all__ = [
+__all__ = [  # the rules (`rules`) come from there; these are the changes
     "TaskAlreadyDone",
     "TaskConflict",
-    "clean_kind",
-    "clean_notes",
-    "clean_title",
     "complete_task",
     "create_from_draft",
     "create_task",
@@ -44,78 +50,8 @@ __all__ = [
     "edit_task",
     "reassign_task",
     "reopen_task",
-    "require_task",
     "reschedule_task",
 ]
-
-
-class TaskConflict(UserError):
-    """The task changed since the caller read it; nothing was written."""
-
-
-class TaskAlreadyDone(TaskConflict):
-    """Someone completed the task already."""
-
-
-# --- validation --------------------------------------------------------------------------
-
-
-def clean_title(value: str | None) -> str:
-    return validation.require_text(value, "task title", max_len=TITLE_MAX)
-
-
-def clean_notes(value: str | None) -> str | None:
-    return validation.multi_line_text(value, "task notes", max_len=NOTES_MAX)
-
-
-def clean_kind(value: TaskKind | str) -> TaskKind:
-    try:
-        return TaskKind(value)
-    except ValueError:
-        kinds = ", ".join(k.value for k in TaskKind)
-        raise UserError(f"unknown task kind {value!r}; one of: {kinds}") from None
-
-
-def _check_due(due_at: datetime, now: datetime) -> None:
-    if due_at.tzinfo is None:
-        raise UserError("a due time needs a time zone")
-    # `parse_due` refuses days before today in the business time zone; this is the guard
-    # for callers that pass a time directly (today's start is at most a day ago).
-    if due_at < now - timedelta(days=1):
-        raise UserError("that due date is in the past")
-
-
-# --- who may -----------------------------------------------------------------------------
-
-
-def _name(session: Session, user_id: uuid.UUID) -> str:
-    name = session.execute(sa.select(User.name).where(User.id == user_id)).scalar_one_or_none()
-    return name or "someone else"
-
-
-def require_task(session: Session, actor: Actor, assignee_id: uuid.UUID | None) -> None:
-    """Reps work their own and unassigned tasks; managers every task."""
-    if permissions.allowed(actor, permissions.Action.reassign) or assignee_id in (None, actor.id):
-        return
-    raise PermissionDenied(
-        f"this task is {_name(session, assignee_id)}'s: a rep works their own and unassigned "
-        "tasks (a manager can reassign it)"
-    )
-
-
-def _require_assignee(session: Session, actor: Actor, assignee_id: uuid.UUID | None) -> None:
-    """Whom a new (or reassigned) task may go to: an active rep or manager; a rep gives tasks
-    only to themselves or to nobody."""
-    if assignee_id is None:
-        return
-    user = session.get(User, assignee_id)
-    if user is None or not user.active or user.role not in (UserRole.rep, UserRole.manager):
-        raise UserError("tasks can be assigned to active reps and managers only")
-    if assignee_id != actor.id and not permissions.allowed(actor, permissions.Action.reassign):
-        raise PermissionDenied(
-            f"only managers may give tasks to someone else; {actor.name} ({actor.login}) is a "
-            f"{actor.role.value} and assigns tasks to themselves or to nobody"
-        )
 
 
 # --- create --------------------------------------------------------------------------------
@@ -139,7 +75,7 @@ def create_task(
     task_kind = clean_kind(kind)
     clean = clean_title(title)
     text = clean_notes(notes)
-    _check_due(due_at, now)
+    check_due(due_at, now)
     if session.get(Customer, customer_id) is None:
         raise NotFound("that customer no longer exists")
     if estimate_id is not None:
@@ -150,7 +86,7 @@ def create_task(
             raise NotFound("that deal no longer exists")
         if owner != customer_id:
             raise UserError("a task's deal must be one of its customer's deals")
-    _require_assignee(session, actor, assignee_id)
+    require_assignee(session, actor, assignee_id)
     task = Task(
         customer_id=customer_id,
         estimate_id=estimate_id,
@@ -379,7 +315,7 @@ def edit_task(
         values["notes"] = clean_notes(notes)
     if due is not _UNSET:
         due_at, all_day = due
-        _check_due(due_at, now)
+        check_due(due_at, now)
         values.update(due_at=due_at, all_day=all_day, reminded_at=None)
     if not values:
         return
@@ -428,7 +364,7 @@ def reassign_task(
                 "only managers may reassign tasks; a rep can take an unassigned task for "
                 "themselves or give their own back"
             )
-    _require_assignee(session, actor, assignee_id)
+    require_assignee(session, actor, assignee_id)
     _update(
         session,
         actor,
@@ -438,7 +374,7 @@ def reassign_task(
         values={"assignee_id": assignee_id},
         allow_other=True,
     )
-    return "nobody" if assignee_id is None else _name(session, assignee_id)
+    return "nobody" if assignee_id is None else user_name(session, assignee_id)
 
 
 def delete_task(
@@ -456,8 +392,3 @@ def delete_task(
     _check_version(current, expected_version)
     session.execute(sa.delete(Task).where(Task.id == task_id))
     notify_tasks(session, current.customer_id)
-
-
-def describe(kind: TaskKind | str, title: str) -> str:
-    """ "call: Follow up on quote" for messages and the timeline."""
-    return f"{kind_label(kind)}: {title}"
