@@ -279,7 +279,7 @@ def seed_desk(session: Session) -> Desk:
             status=status,
             lead_source=source,
             owner=owner,
-            phone=f"555-01{i:02d}",
+            phone=f"+121455501{i:02d}",
             created_at=days_before(created),
             last_interaction_at=days_before(contacted) if contacted is not None else None,
             next_step_at=FIXED_NOW + timedelta(days=next_step) if next_step else None,

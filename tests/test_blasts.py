@@ -77,7 +77,7 @@ def test_preview_renders_placeholders_and_footer_literally(engine: Engine, desk:
     by_name = {r.name: r for r in shown}
     assert set(by_name) == {"Ann Good", "Bob [bold]Markup[/] [@click=app.quit]", "Cy Dup"}
     ann = by_name["Ann Good"]
-    assert ann.subject == "Hi Ann: your furnace"  # the oldest unit
+    assert ann.subject == "Hi Ann: your furnace"  # the oldest unit, in the sentence's case
     assert ann.body.startswith("Dear Ann Good,\n16 years, The team.\n\n--\nUnsubscribe: ")
     assert f"https://acme.example/unsubscribe?c={ids['Ann Good']}" in ann.body
     assert ann.body.endswith("1 Main St, Dallas TX 75201\n")

@@ -284,15 +284,12 @@ def test_move_notifies_other_listeners_on_commit_only(engine: Engine, filled) ->
     assert board.BoardChange.from_json("not json") is None
 
 
-def test_freshness_and_initials() -> None:
+def test_freshness_and_sort_order() -> None:
     assert board.freshness(0, 10) is board.Freshness.fresh
     assert board.freshness(7, 10) is board.Freshness.fresh
     assert board.freshness(8, 10) is board.Freshness.near
     assert board.freshness(10, 10) is board.Freshness.rotting
     assert board.freshness(400, None) is board.Freshness.fresh
-    assert board.initials("Morgan Avery") == "MA"
-    assert board.initials("Cher") == "C"
-    assert board.initials(None) == ""
     assert board.next_sort("name") == "days"
 
 

@@ -87,15 +87,15 @@ async def test_navigate_columns_and_cards(engine: Engine, clock: FixedClock, des
         assert lane(app).cursor == 0
         await pilot.press("G")
         assert lane(app).cursor == 1
+        text = "\n".join(lane_text(app, "New"))
+        assert "Peggy Hill" in text and "$12,000" in text and "3d in stage" in text
+        assert "☎ 1d" in text and "no next step" in text
         await pilot.press("l")
         assert lane(app).column.name == "Site Visit Scheduled"
         await pilot.press("right", "right")
         assert lane(app).column.name == "Negotiation"
         await pilot.press("h", "left")
         assert lane(app).column.name == "Site Visit Scheduled"
-        text = "\n".join(lane_text(app, "New"))
-        assert "Peggy Hill" in text and "$12,000" in text and "3d in stage" in text
-        assert "☎ 1d" in text and "no next step" in text
 
 
 async def test_shift_keys_move_cards_and_undo(
@@ -338,3 +338,41 @@ async def test_markup_and_escapes_in_data_render_literally(
         assert "Esc␛[2J Inc" in everything and "\x1b" not in everything
         assert "😀 Emoji Heating" in everything and "שלום Cooling" in everything
         assert "XXXX…" in everything
+
+
+async def test_a_refused_move_says_so(engine: Engine, clock: FixedClock, desk: Desk) -> None:
+    """A rep moving a deal of Dana's is told the move was refused, not that a load failed."""
+    app = SalesEngineApp(app_context(engine, clock, desk.rep))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        card = lane(app).current
+        assert card is not None and card.owner_id == desk.manager.id
+        await pilot.press("shift+right")
+        await settle(pilot)
+        titles = [n.title for n in app._notifications]
+        text = "\n".join(n.message for n in app._notifications)
+        assert "Move refused" in titles and not any("Could not load" in t for t in titles)
+        assert "You can't move this deal" in text and "Dana Reyes" in text
+        assert stage_of(engine, card.id)[:2] == ("New", card.version)
+
+
+async def test_move_keys_are_listed_as_themselves(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    """`L` and `H` are bindings of their own, shown as L and H (not as ⇧→ and ⇧← again),
+    each with its own id, the same action and description as the arrow beside it."""
+    app = make_app(engine, clock, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown: dict[str, set[str]] = {}
+        ids: dict[str, set[str]] = {}
+        for active in app.screen.active_bindings.values():
+            binding = active.binding
+            if binding.description in {"Move →", "Move ←"}:
+                shown.setdefault(binding.description, set()).add(app.get_key_display(binding))
+                ids.setdefault(binding.description, set()).add(str(binding.id))
+        assert shown == {"Move →": {"⇧→", "L"}, "Move ←": {"⇧←", "H"}}
+        assert ids == {
+            "Move →": {"board.move_next", "board.move_next_alt"},
+            "Move ←": {"board.move_prev", "board.move_prev_alt"},
+        }

@@ -19,6 +19,7 @@ from salesengine_tui.activity import feed as activity
 from salesengine_tui.app import SalesEngineApp
 from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.db.models import CustomerInteraction, Task, TaskKind
+from salesengine_tui.screens.confirm import ConfirmDialog
 from salesengine_tui.screens.contact_form import ContactForm
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.picker import Picker
@@ -154,7 +155,7 @@ async def test_enter_reads_the_whole_entry_and_dashboard_opens_customers(
         await open_hank(app, pilot)
         await pilot.press("enter")
         await pilot.pause()
-        shown = str(app.screen.query_one("#entry-body Static").render())
+        shown = str(app.screen.query_one("#entry-notes").render())
         assert shown.startswith("First line [bold]\nword word") and shown.count("word") == 2000
         await pilot.press("escape", "escape")
         await settle(pilot)
@@ -166,17 +167,24 @@ async def test_enter_reads_the_whole_entry_and_dashboard_opens_customers(
         assert isinstance(app.screen, CustomerScreen) and app.screen.profile.name == "Hank Hill"
 
 
-async def test_o_toggles_email_opt_out(engine: Engine, clock: FixedClock, desk: Desk) -> None:
+async def test_U_opts_out_of_email_only_once_confirmed(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    """`o` (only mine on the board and the inbox) does nothing here; `U` asks first (the
+    dialog's every answer: tests/test_profile_fit.py)."""
     app = SalesEngineApp(app_context(engine, clock, desk.manager))
     async with app.run_test(size=SIZE) as pilot:
         await open_hank(app, pilot)
         await pilot.press("o")
         await settle(pilot)
-        assert customer(engine, "Hank Hill").email_opt_out is True
-        assert app.screen.profile.email_opt_out is True
-        await pilot.press("o")
+        assert customer(engine, "Hank Hill").email_opt_out is False
+        await pilot.press("U")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
         await settle(pilot)
-    assert customer(engine, "Hank Hill").email_opt_out is False
+        assert app.screen.profile.email_opt_out is True
+    assert customer(engine, "Hank Hill").email_opt_out is True
 
 
 def shown(static: Static) -> str:

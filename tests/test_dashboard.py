@@ -53,6 +53,7 @@ from salesengine_tui.widgets.charts import (
     hbar,
     spark_columns,
 )
+from salesengine_tui.widgets.dashboard_cells import DUE_SOON, LATE
 
 TZ = ZoneInfo("America/Chicago")
 SIZE = (120, 40)
@@ -531,8 +532,8 @@ async def test_dashboard_shows_the_figures_and_p_switches_pipeline(
             "✉ Send the financing forms",
             "☎ Call about the install date",
         ]
-        assert "red" in str(late[0].style) and "yellow" in str(today[0].style)
-        assert "yellow" in str(today[1].style) and "yellow" not in str(late[1].style)
+        assert late[0].style == LATE and today[0].style == DUE_SOON  # a red badge, yellow
+        assert today[1].style == DUE_SOON and late[1].style != DUE_SOON
         title = str(app.screen.query_one("#due-panel").border_title)
         assert title == "My day · 1 overdue · 1 today · 3 rotting"
         await pilot.press("p")

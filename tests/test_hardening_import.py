@@ -165,7 +165,7 @@ def test_200000_rows_import_in_bounded_memory(
     with path.open("w") as out:
         out.write("name,email,phone,city,lead source\n")
         for i in range(ROWS_MEASURED):
-            out.write(f"Lead {i:06d},lead{i}@example.com,+1214{i:07d},Dallas,Web\n")
+            out.write(f"Lead {i:06d},lead{i}@example.com,+1214{2000000 + i:07d},Dallas,Web\n")
         out.write("Lead dup,lead7@example.com,,Plano,Web\n")
     before = count(engine)
     done, peak_kb = _cli(db_url, "leads", "import", str(path), timeout=600)

@@ -4,6 +4,7 @@ and says so, `--backfill-since DATE` turns history into opportunities once."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -34,7 +35,12 @@ def test_once_upsell_and_nurture_record_their_runs(
     said = "upsell: ok: opportunities 1, notifications 1, emails 1 (tickets closed since the "
     assert said + "watermark, 2026-11-23 09:00 CST)" in out  # the watermark close_ticket set
     assert jobs(["--database-url", _url(db_url), "once", "nurture", "--dry-run"]) == 0
-    assert "emails queued 1" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert said == (
+        'nurture (dry run): ok: would queue 1 follow-up email and send 1 "call instead" '
+        "notice; nothing was queued or sent\n"
+    )
+    assert "queued 1" not in said  # nothing claims work a dry run did not do
     with engine.connect() as conn:
         assert (
             conn.execute(
@@ -43,6 +49,8 @@ def test_once_upsell_and_nurture_record_their_runs(
             == 0
         )
     assert jobs(["--database-url", _url(db_url), "once", "nurture"]) == 0
+    said = capsys.readouterr().out
+    assert said == 'nurture: ok: queued 1 follow-up email, sent 1 "call instead" notice\n'
     assert runs(engine) == [("upsell", "ok"), ("nurture (dry run)", "ok"), ("nurture", "ok")]
 
 
@@ -67,6 +75,33 @@ def test_status_shows_last_runs_backlog_and_next_runs(
     assert "upsell" in out and "ok" in out
     assert "outbox backlog: 0 queued" in out
     assert "next runs under `run`: nurture" in out and "02:00" in out
+
+
+def test_status_times_are_the_business_s_to_the_minute(
+    engine: Engine, db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every time in `status` is in the business time zone (America/Chicago in the tests'
+    config), to the minute, its zone named: no UTC, no microseconds, no ISO `T`."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO job_runs (job, started_at, finished_at, status) VALUES "
+                "('nurture', '2026-12-01 08:00:01.123456+00', '2026-12-01 08:00:04.5+00', 'ok'),"
+                "('upsell', '2026-07-01 15:42:09.987654+00', NULL, 'running'),"
+                "('nurture (dry run)', '2026-11-30 20:00:00+00', '2026-11-30 20:02:30+00', 'ok')"
+            )
+        )
+    assert jobs(["--database-url", _url(db_url), "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == [
+        "job                status    last started",
+        "nurture            ok        2026-12-01 02:00 CST, took 3 s",
+        "nurture (dry run)  ok        2026-11-30 14:00 CST, took 2 min",
+        "upsell             running   2026-07-01 10:42 CDT, still running",
+    ]
+    assert lines[4] == "outbox backlog: 0 queued"
+    assert re.fullmatch(r"next runs under `run`: nurture \d{4}-\d\d-\d\d 02:00 C[SD]T .*", lines[5])
+    assert not any(mark in line for line in lines for mark in ("UTC", "+00:00", ".123", "T08"))
 
 
 def test_the_first_upsell_run_sets_the_watermark_and_a_backfill_takes_history(

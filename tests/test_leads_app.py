@@ -227,7 +227,7 @@ async def test_new_lead_with_validation_and_duplicate_warning(
         await pilot.pause()
         assert "Name: name is required" in str(form.query_one("#contact-error").render())
         form.query_one("#lead-name").value = "Kahn Souphanousinphone"
-        form.query_one("#lead-phone").value = "555-0101"  # Hank's number
+        form.query_one("#lead-phone").value = "214-555-0101"  # Hank's number, typed another way
         await pilot.press("ctrl+s")
         await settle(pilot)
         # a duplicate: offered to open Hank, or to save anyway

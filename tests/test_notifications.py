@@ -23,6 +23,7 @@ from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.base.errors import PermissionDenied
 from salesengine_tui.db import live
 from salesengine_tui.db.models import Notification
+from salesengine_tui.screens.confirm import ConfirmDialog
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.screens.notifications import NotificationsScreen
 from salesengine_tui.widgets.app_header import AppHeader
@@ -130,7 +131,10 @@ async def test_alerts_screen_keys(engine: Engine, clock: FixedClock, desk: Desk)
         await pilot.press("a")  # a rep: told, and still their own
         await settle(pilot)
         assert any("Only managers may see everyone's" in n.message for n in app._notifications)
-        await pilot.press("M")
+        await pilot.press("M")  # asks first
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
         await settle(pilot)
         assert unread_tab(app) == "5 Alerts"
     app = SalesEngineApp(app_context(engine, clock, desk.manager))

@@ -51,18 +51,18 @@ def queued(engine: Engine) -> list[tuple[str, str, str]]:
 )
 def test_boundary_is_exact(engine: Engine, desk: Desk, entered, touched, emails) -> None:
     setup_quote(engine, desk, entered, touched_ago=touched)
-    assert run(engine).emails_queued == emails
+    assert run(engine).emails == emails
     assert len(queued(engine)) == emails
 
 
 def test_follow_ups_space_out_and_stop_at_the_cap(engine: Engine, desk: Desk) -> None:
     setup_quote(engine, desk, timedelta(days=3))
-    assert run(engine).emails_queued == 1
-    assert run(engine).emails_queued == 0  # a rerun the same night: nothing twice
-    assert run(engine, FIXED_NOW + timedelta(days=2)).emails_queued == 0  # the email was activity
-    assert run(engine, FIXED_NOW + timedelta(days=3)).emails_queued == 1
-    assert run(engine, FIXED_NOW + timedelta(days=6)).emails_queued == 1
-    assert run(engine, FIXED_NOW + timedelta(days=30)).emails_queued == 0  # 3 per stage entry
+    assert run(engine).emails == 1
+    assert run(engine).emails == 0  # a rerun the same night: nothing twice
+    assert run(engine, FIXED_NOW + timedelta(days=2)).emails == 0  # the email was activity
+    assert run(engine, FIXED_NOW + timedelta(days=3)).emails == 1
+    assert run(engine, FIXED_NOW + timedelta(days=6)).emails == 1
+    assert run(engine, FIXED_NOW + timedelta(days=30)).emails == 0  # 3 per stage entry
     keys = [k for k, _, _ in queued(engine)]
     assert [k.rsplit(":", 1)[1] for k in keys] == ["1", "2", "3"]
     subject, body = queued(engine)[0][1:]
@@ -76,7 +76,7 @@ def test_follow_ups_space_out_and_stop_at_the_cap(engine: Engine, desk: Desk) ->
 def test_no_email_means_call_instead_once(engine: Engine, desk: Desk, email, opted_out) -> None:
     setup_quote(engine, desk, timedelta(days=5), email=email, opted_out=opted_out)
     first = run(engine)  # the desk's own quiet quote (Bill: no email, Dana's) is due too
-    assert (first.emails_queued, first.call_instead) == (0, 2)
+    assert (first.emails, first.call_instead) == (0, 2)
     assert run(engine, FIXED_NOW + timedelta(days=4)).call_instead == 0  # once per stage entry
     with engine.connect() as conn:
         rows = conn.execute(
@@ -107,7 +107,7 @@ def test_statement_count_does_not_grow_with_the_data(engine: Engine, desk: Desk)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert run(engine).emails_queued == 200
+        assert run(engine).emails == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert len(statements) <= 4  # system user, emails, call-instead (plus the session's own)

@@ -136,3 +136,27 @@ async def test_screen_keys_are_in_the_palette_too(
         )
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt))
+
+
+async def test_deleting_an_empty_stage_asks_first(
+    engine: Engine, clock: FixedClock, desk: Desk
+) -> None:
+    from salesengine_tui.screens.confirm import ConfirmDialog
+
+    app = SalesEngineApp(app_context(engine, clock, desk.manager))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        pid = app.screen.pipeline_id
+        await pilot.press("a", *"Survey", "enter")  # an empty stage, the cursor on it
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # kept
+        await settle(pilot)
+        assert "Survey" in [r[0] for r in stage_rows(engine, pid)]
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert "Survey" not in [r[0] for r in stage_rows(engine, pid)]

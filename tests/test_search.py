@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from factories import FIXED_NOW, Desk
+from factories import FIXED_NOW, Desk, add_customer
 from search_data import Found, seed_search
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
@@ -265,3 +265,25 @@ def test_inbox_next_task_comes_from_tasks(session: Session, desk: Desk) -> None:
     assert [r.name for r in leads.lead_page(session, leads.LeadQuery(due_before=soon))] == [
         "Hank Hill"
     ]
+
+
+def test_a_phone_with_an_extension_is_found_by_its_number(engine: Engine, found: Found) -> None:
+    """Stored as E.164 with the extension apart (revision 0017): the number typed any way
+    finds it, the extension does not get in the way, and the hit carries it to be shown."""
+    with Session(engine) as s:
+        add_customer(s, "Ext Eddie", n=95)
+        s.commit()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE customers SET phone = '+14695550123', phone_ext = '12' "
+                "WHERE name = 'Ext Eddie'"
+            )
+        )
+    with Session(engine) as s:
+        for typed in ("469-555", "(469) 555 0123", "469.555.0123", "+1 469 555 0123", "555-0123"):
+            hits = [h for h in search(s, typed) if h.title == "Ext Eddie"]
+            assert hits and (hits[0].phone, hits[0].phone_ext) == ("+14695550123", "12"), typed
+        assert search(s, "(469) 555 0123")[0].why is Why.exact
+        view = leads.LeadQuery(status=None, text="469-555")
+        assert {r.name: r.phone_ext for r in leads.lead_page(s, view)}["Ext Eddie"] == "12"

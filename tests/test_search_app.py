@@ -82,7 +82,7 @@ async def test_typing_finds_a_customer_and_enter_opens_the_profile(
         await pilot.press(SEARCH_KEY)
         screen = await type_search(pilot, app, "(972) 653-2552")
         assert [(h.kind, h.title) for h in screen.hits] == [(Kind.customer, "Karen Smith")]
-        assert "Karen Smith" in shown(screen)[0] and "+19726532552" in shown(screen)[0]
+        assert "Karen Smith" in shown(screen)[0] and "(972) 653-2552" in shown(screen)[0]
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CustomerScreen)
@@ -204,7 +204,7 @@ async def test_palette_typed_text_finds_every_kind(app: SalesEngineApp, found: F
         for _ in "1234":
             await pilot.press("backspace")
         await pilot.press(*"karen sm")
-        karen = "Customer: Karen Smith  (lead · +19726532552 · karen.smith42@gmail.com)"
+        karen = "Customer: Karen Smith  (lead · (972) 653-2552 · karen.smith42@gmail.com)"
         await wait_until(pilot, lambda: prompts()[0].startswith(karen), what="a customer hit")
         await pilot.press("enter")
         await settle(pilot)

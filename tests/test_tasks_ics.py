@@ -162,7 +162,7 @@ def test_the_calendar_reads_back(engine: Engine, desk: Desk, tasks: dict) -> Non
     assert timed.one("DTSTART") == ({}, "20261125T151500Z")  # 9:15 in Chicago, in UTC
     assert timed.value("DTEND") == "20261125T154500Z"
     description = timed.value("DESCRIPTION")
-    assert "Phone: 555-0102" in description and "Deal #" in description
+    assert "Phone: +12145550102" in description and "Deal #" in description
     assert description.endswith("Bring the brochure.\nAsk about financing, rebates; \\ etc.")
     (alarm,) = timed.children
     assert (alarm.name, alarm.value("ACTION"), alarm.value("TRIGGER")) == (

@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 from salesengine_tui.base.clock import Clock
 from salesengine_tui.base.errors import UserError
 from salesengine_tui.base.logfmt import one_line
-from salesengine_tui.base.settings import load_settings
+from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.db.connect import open_engine
+from salesengine_tui.ui.display import local_datetime, plural
 from salesengine_tui.usecases import AppContext, Desk
 
 if TYPE_CHECKING:
+    from salesengine_tui.automation.jobs_status import JobStatus, LastRun
     from salesengine_tui.usecases.jobs import RunResult
 
 
@@ -65,10 +67,21 @@ def run_once(desk: Desk, job: str, dry_run: bool, backfill_since: date | None = 
     if job == "tasks":
         return run_tasks(desk)
     result = desk.jobs.nurture(dry_run=dry_run)
-    counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.counts.items())
-    print(f"{job}: {result.status}" + (f": {counts}" if counts else "")
-          + (f" ({result.error})" if result.error else ""))  # fmt: skip
+    print(nurture_line(result, dry_run))
     return {"ok": 0, "skipped": 3}.get(result.status, 1)
+
+
+def nurture_line(result: RunResult, dry_run: bool) -> str:
+    """What the nurture run did, in words; a dry run says what it would do, and that it
+    changed nothing."""
+    head = f"{result.job}: {result.status}"
+    if result.status != "ok":
+        return head + (f" ({result.error})" if result.error else "")
+    emails = plural(result.counts["emails"], "follow-up email")
+    notices = plural(result.counts["call_instead"], '"call instead" notice')
+    if dry_run:
+        return f"{head}: would queue {emails} and send {notices}; nothing was queued or sent"
+    return f"{head}: queued {emails}, sent {notices}"
 
 
 def run_tasks(desk: Desk) -> int:
@@ -110,7 +123,7 @@ def upsell_line(result: RunResult, tz: ZoneInfo, since: date | None) -> str:
     if result.status != "ok":
         return head + (f" ({result.error})" if result.error else "")
     c = result.counts
-    mark = f"{c['watermark'].astimezone(tz):%Y-%m-%d %H:%M %Z}"
+    mark = local_datetime(c["watermark"], tz, zone=True)
     made = f"{c['opportunities']:,} {'opportunity' if c['opportunities'] == 1 else 'opportunities'}"
     if since is not None:
         return (
@@ -142,18 +155,16 @@ def run_outbox(desk: Desk) -> int:
     return 0
 
 
-def next_runs(settings) -> str:
+def next_runs(settings: Settings, now: datetime) -> str:
     """When each job runs next under `salesengine-jobs run`."""
-    from datetime import datetime, time, timedelta
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo(settings.business_timezone)
-    now = datetime.now(tz)
+    local = now.astimezone(tz)
     at = time.fromisoformat(settings.nurture_at)
-    tonight = now.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
-    nightly = tonight if tonight > now else tonight + timedelta(days=1)
+    tonight = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    nightly = tonight if tonight > local else tonight + timedelta(days=1)
     return (
-        f"next runs under `run`: nurture {nightly:%Y-%m-%d %H:%M %Z} (or at start-up if tonight's "
+        f"next runs under `run`: nurture {local_datetime(nightly, tz, zone=True)} (or at "
+        "start-up if tonight's "
         f"was missed), upsell and task reminders every minute, outbox every "
         f"{settings.outbox_every_seconds} s"
     )
@@ -181,14 +192,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"salesengine-jobs: error: {exc}", file=sys.stderr)
         return 1
-    if not report.last_runs:
-        print("no job has run yet")
-    for run in report.last_runs:
-        finished = run.finished_at.isoformat() if run.finished_at else "running"
-        print(f"{run.job:<10} {run.status:<8} started {run.started_at.isoformat()}  {finished}")
-    print(f"outbox backlog: {report.outbox_backlog} queued")
-    print(next_runs(settings))
+    for line in status_lines(report, desk.jobs.tz):
+        print(line)
+    print(next_runs(settings, desk.jobs.now()))
     return 0
+
+
+def status_lines(report: JobStatus, tz: ZoneInfo) -> list[str]:
+    """Each job's last run (when it started, in the business's time, and how long it took),
+    then the outbox backlog."""
+    if not report.last_runs:
+        return ["no job has run yet", f"outbox backlog: {report.outbox_backlog:,} queued"]
+    width = max(len(run.job) for run in report.last_runs)
+    lines = [f"{'job':<{width}}  {'status':<8}  last started"]
+    for run in report.last_runs:
+        started = local_datetime(run.started_at, tz, zone=True)
+        lines.append(f"{run.job:<{width}}  {run.status:<8}  {started}, {took(run)}")
+    lines.append(f"outbox backlog: {report.outbox_backlog:,} queued")
+    return lines
+
+
+def took(run: LastRun) -> str:
+    """`took 3 s`, `took 2 min`, `took 1 h 5 min`; `still running`."""
+    if run.finished_at is None:
+        return "still running"
+    seconds = max(0, round((run.finished_at - run.started_at).total_seconds()))
+    if seconds < 60:
+        return f"took {seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"took {minutes} min"
+    return f"took {minutes // 60} h {minutes % 60} min"
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -14,6 +15,7 @@ from ..base.errors import NotFound, UserError
 from ..db.models import User, UserRole
 
 SYSTEM_LOGIN = "system"
+INITIALS_MAX = 5  # letters or digits (the check constraint of revision 0017)
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,45 @@ class UserSummary:
     role: UserRole
     email: str | None
     active: bool
+    initials: str = ""
 
     @classmethod
     def of(cls, user: User) -> UserSummary:
-        return cls(user.login, user.name, UserRole(user.role), user.email, user.active)
+        return cls(
+            user.login, user.name, UserRole(user.role), user.email, user.active, user.initials or ""
+        )
+
+
+def _initials(session: Session, name: str, wanted: str | None) -> str:
+    """The initials asked for (1 to INITIALS_MAX letters or digits, no one else's in any
+    case), or the first free ones for `name`: the database's rule, `salesengine_free_initials`
+    (revision 0017), which the insert trigger applies to users added any other way."""
+    if wanted is None or not wanted.strip():
+        return session.execute(sa.select(sa.func.salesengine_free_initials(name))).scalar_one()
+    text = wanted.strip()
+    if not (text.isalnum() and len(text) <= INITIALS_MAX):
+        raise UserError(
+            f"initials {validation.printable(text)[:20]!r}: use 1 to {INITIALS_MAX} letters or "
+            "digits"
+        )
+    taken = session.execute(
+        sa.select(User.login).where(sa.func.upper(User.initials) == text.upper())
+    ).scalar_one_or_none()
+    if taken is not None:
+        raise UserError(f"initials {text!r} are {taken}'s already; choose others")
+    return text
 
 
 def add_user(
-    session: Session, login: str, *, name: str, role: str, email: str | None = None
+    session: Session,
+    login: str,
+    *,
+    name: str,
+    role: str,
+    email: str | None = None,
+    initials: str | None = None,
 ) -> User:
+    """A new user; `initials` unique on the desk (None: picked from the name, "JW", "JWi")."""
     login = validation.login(login)
     name = validation.require_text(name, "name", max_len=200)
     try:
@@ -61,13 +93,23 @@ def add_user(
         raise UserError(f"role {role!r} is not one of: {allowed}") from None
     if user_role == UserRole.system:
         raise UserError("the system role is reserved for automation")
-    user = User(login=login, name=name, role=user_role, email=validation.email(email))
+    if session.execute(sa.select(User.id).where(User.login == login)).first() is not None:
+        raise UserError(f"a user with login {login!r} already exists")
+    user = User(
+        login=login,
+        name=name,
+        role=user_role,
+        email=validation.email(email),
+        initials=_initials(session, name, initials),
+    )
     session.add(user)
     try:
         session.flush()
-    except IntegrityError:
+    except IntegrityError:  # someone added the same login or initials a moment ago
         session.rollback()
-        raise UserError(f"a user with login {login!r} already exists") from None
+        raise UserError(
+            f"a user with login {login!r} or initials {user.initials!r} was just added; try again"
+        ) from None
     return user
 
 

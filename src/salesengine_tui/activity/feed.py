@@ -1,7 +1,7 @@
 """The activity feed: interactions and stage moves (and, for one customer, tickets opened and
-closed and the changes people made to their deals), merged, newest first. The team's feed on
-the dashboard and a customer's timeline on their profile are the same query; the timeline pages
-through it by keyset.
+closed, the changes people made to their deals and their email opt-outs), merged, newest
+first. The team's feed on the dashboard and a customer's timeline on their profile are the same
+query; the timeline pages through it by keyset.
 
 The team's feed also shows technicians' upsell flags (tickets closed as end of life) and
 status changes (conversions). Writers of feed entries call `notify_activity` in their
@@ -22,6 +22,7 @@ from ..db.models import (
     END_OF_LIFE_RESOLUTION,
     Customer,
     CustomerInteraction,
+    CustomerOptOutChange,
     CustomerStatusChange,
     Estimate,
     EstimateChange,
@@ -47,6 +48,8 @@ class ActivityKind(StrEnum):
     status_change = "status_change"
     upsell_flag = "upsell_flag"  # a technician closed a ticket as end of life (team feed)
     deal_change = "deal_change"  # a person changed a deal's title, value, close date or owner
+    email_opt_out = "email_opt_out"  # opted out of email (`outcome`: how, `customers.status`)
+    email_opt_in = "email_opt_in"  # opted back in to email
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class ActivityItem:
     id: uuid.UUID | None = None  # with `at`, the keyset for the next page
     automated: bool = False  # written by the system user (an automated email, an upsell lead)
     field: str | None = None  # a deal change: which field (`deals.editing.FIELD_LABELS`)
+    user_initials: str | None = None  # the user's, unique on the desk (narrow columns)
 
     @property
     def key(self) -> tuple[datetime, uuid.UUID]:
@@ -207,6 +211,16 @@ def recent_activity(
                 join=(e, e.id == ch.estimate_id),
             )
         )
+        oc = CustomerOptOutChange
+        kind = sa.case(
+            (oc.opted_out, ActivityKind.email_opt_out.value),
+            else_=ActivityKind.email_opt_in.value,
+        )
+        opt_out_columns = [
+            oc.id, oc.changed_at, kind, oc.customer_id, oc.changed_by, *nulls(text, text),
+            oc.via, *nulls(text, number, text, text, text, number, text, text),
+        ]  # fmt: skip
+        sides.append(side(opt_out_columns, oc.changed_at, oc.id, oc.customer_id))
     # Tickets: a customer's timeline shows them opened and closed; the team's feed shows the
     # end-of-life closures (technicians' upsell flags). Both show status changes.
     ticket_sides = (
@@ -251,6 +265,7 @@ def recent_activity(
             feed,
             Customer.name.label("customer_name"),
             user.name.label("user_name"),
+            user.initials.label("user_initials"),
             (user.role == UserRole.system).label("automated"),
         )
         .join(Customer, Customer.id == feed.c.customer_id)
@@ -279,6 +294,7 @@ def recent_activity(
             id=r.id,
             automated=bool(r.automated),
             field=r.field,
+            user_initials=r.user_initials,
         )
         for r in session.execute(stmt)
     ]
@@ -309,5 +325,8 @@ def timeline_count(session: Session, customer_id: uuid.UUID) -> int:
         sa.select(sa.func.count())
         .select_from(EstimateChange)
         .where(EstimateChange.customer_id == customer_id),
+        sa.select(sa.func.count())
+        .select_from(CustomerOptOutChange)
+        .where(CustomerOptOutChange.customer_id == customer_id),
     ]
     return int(session.execute(sa.select(sum(c.scalar_subquery() for c in counts))).scalar_one())

@@ -143,8 +143,8 @@ def _call_instead(due: sa.Subquery, now: datetime) -> Insert:
 
 @dataclass(frozen=True)
 class NurtureReport:
-    emails_queued: int
-    call_instead: int
+    emails: int  # follow-up emails queued (a dry run: that would be queued)
+    call_instead: int  # "call instead" notices to owners (a dry run: that would be sent)
 
 
 def run(

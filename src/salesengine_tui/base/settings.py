@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, description="acting user's login (default: OS login)")
     data_dir: Path = Field(default_factory=default_data_dir)
     business_timezone: str = "America/Chicago"
+    # Phone numbers typed without a country code are read in this country (ISO 3166 code),
+    # and its numbers are shown in national format.
+    phone_region: str = "US"
 
     # Boards repaint when another terminal moves a card (PostgreSQL LISTEN/NOTIFY).
     live_updates: bool = True
@@ -82,6 +85,9 @@ class Settings(BaseSettings):
     unsubscribe_url: str | None = None
     # `salesengine leads import` refuses a file larger than this (it is read as a stream).
     leads_import_max_mb: int = Field(default=50, ge=1)
+    # [keymap] "board.move_next" = "ctrl+l": binding id -> keys (see base/keymap). Kept as
+    # read: a bad entry is reported with its line and left out, never a failed start.
+    keymap: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("nurture_at")
     @classmethod
@@ -93,6 +99,13 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a time of day (use HH:MM, e.g. 02:00)") from exc
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _country_code(cls, value: str) -> str:
+        if not (len(value) == 2 and value.isascii() and value.isalpha()):
+            raise ValueError(f"{value!r} is not a country code (use two letters, e.g. US)")
+        return value.upper()
 
     @field_validator("business_timezone")
     @classmethod

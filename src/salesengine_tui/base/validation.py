@@ -183,26 +183,6 @@ def email_sql(address: sa.ColumnElement[str | None]) -> sa.ColumnElement[bool]:
     )
 
 
-def phone(value: str | None, field: str = "phone") -> str | None:
-    """A phone number as digits, `+` first when international: `(214) 555-0101` ->
-    `+12145550101` (ten digits are taken as North American), `555-0101` stays local."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if any(ch.isalpha() for ch in text.replace("ext", "").replace("x", "")):
-        raise UserError(f"{field} {text!r} has letters in it")
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if not 7 <= len(digits) <= 15:
-        raise UserError(f"{field} {text!r} is not a phone number (7 to 15 digits)")
-    if text.startswith("+"):
-        return f"+{digits}"
-    if len(digits) == 10:
-        return f"+1{digits}"
-    if len(digits) == 11 and digits.startswith("1"):
-        return f"+{digits}"
-    return "-".join([digits[:-4], digits[-4:]]) if len(digits) == 7 else digits
-
-
 # --- money ---------------------------------------------------------------------------------
 # Estimate amounts are NUMERIC(12,2): dollars and cents, never negative.
 MONEY_MAX = Decimal("9999999999.99")

@@ -10,12 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..base.errors import UserError
 from ..ui.display import visible_lines
-from . import app_commands, db_commands, leads, operations, segments, tasks, users
+from . import app_commands, db_commands, keys, leads, operations, segments, tasks, users
 from .common import add_global_flags
 
 EXIT_ERROR = 1
@@ -38,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         operations.add_unsubscribe_parsers,
         leads.add_parsers,
         tasks.add_parsers,
+        keys.add_parsers,
     ):
         add_parsers(sub)
     return parser
@@ -53,6 +53,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "tickets": operations.cmd_tickets,
     "segments": segments.cmd_segments,
     "tasks": tasks.cmd_tasks,
+    "keys": keys.cmd_keys,
 }
 
 
@@ -62,17 +63,26 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
+def _migration_error(exc: Exception) -> bool:
+    # Alembic is imported only by commands that migrate (half a second the app's start need not
+    # pay); an error cannot be Alembic's unless Alembic was imported.
+    util = sys.modules.get("alembic.util")
+    return util is not None and isinstance(exc, util.CommandError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
         return _fail(str(exc))
-    except AlembicCommandError as exc:
-        return _fail(f"migration: {exc}")
     except (OperationalError, InterfaceError) as exc:
         # The server went away after we connected. Driver messages carry no password.
         first = str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__]
         return _fail(f"lost the connection to PostgreSQL: {first[0]}")
+    except Exception as exc:
+        if _migration_error(exc):
+            return _fail(f"migration: {exc}")
+        raise
     except KeyboardInterrupt:
         return 130

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..base.clock import Clock
 from ..base.errors import UserError
 from .common import acting_login, err, open_desk, positive_int
+from .keys import report_problems
 
 if TYPE_CHECKING:  # imports kept lazy for start-up time
     from sqlalchemy import Engine
@@ -41,7 +42,9 @@ def _run_tui(args: argparse.Namespace, *, demo: bool, login: str | None) -> int:
         # Textual is imported only once we know the app will open (fast, clean failures).
         from ..app import SalesEngineApp
 
-        SalesEngineApp(desk.ctx).run()
+        app = SalesEngineApp(desk.ctx)
+        report_problems(app.keymap_problems)  # the [keymap] entries left out (a toast too)
+        app.run()
     return 0
 
 

@@ -21,6 +21,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=["rep", "manager", "technician"])
     add.add_argument("--email")
+    add.add_argument(
+        "--initials",
+        help="shown on cards and lists, unique on the desk (default: picked from the name, "
+        "e.g. JW, then JWi when JW is taken)",
+    )
     users_sub.add_parser("list", help="list users")
     key = users_sub.add_parser(
         "ssh-key", help="SSH keys that open the app as one user (managers over SSH)"
@@ -53,16 +58,22 @@ def cmd_users(args: argparse.Namespace) -> int:
             # By a manager, or by anyone while the database has none (the first one).
             by = acting_login(args, desk.ctx.settings)
             user = desk.users.add(
-                args.login, name=args.name, role=args.role, email=args.email, by=by
+                args.login,
+                name=args.name,
+                role=args.role,
+                email=args.email,
+                initials=args.initials,
+                by=by,
             )
-            print(f"added {user.role} {user.login}")
+            print(f"added {user.role} {user.login} (initials {user.initials})")
             return 0
         people = desk.users.people()
-    table = Table("login", "name", "role", "email", "active", box=None)
+    table = Table("login", "name", "initials", "role", "email", "active", box=None)
     for person in people:
         table.add_row(
             safe_text(person.login),
             safe_text(person.name),
+            safe_text(person.initials),
             str(person.role),
             safe_text(person.email or ""),
             "yes" if person.active else "no",

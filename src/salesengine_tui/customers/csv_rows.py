@@ -37,6 +37,11 @@ HEADERS = {
     "cell": "phone",
     "telephone": "phone",
     "tel": "phone",
+    # an extension in a column of its own (our export writes one): joined to the phone
+    "ext": "phone_ext",
+    "extension": "phone_ext",
+    "phoneext": "phone_ext",
+    "phoneextension": "phone_ext",
     "address": "address",
     "street": "address",
     "streetaddress": "address",
@@ -139,6 +144,8 @@ def records(text_lines: Iterator[str]) -> Iterator[Record]:
             row["name"] = f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()
         row.pop("first_name", None)
         row.pop("last_name", None)
+        if "phone_ext" in row:  # the phone rules read "… ext 12" (`customers.phones`)
+            row["phone"] = f"{row.get('phone', '')} ext {row.pop('phone_ext').strip()}"
         yield Record(start, reader.line_num, row)
 
 

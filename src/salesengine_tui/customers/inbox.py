@@ -36,8 +36,9 @@ class LeadRow:
     last_interaction_at: datetime | None
     next_task_at: datetime | None  # the soonest open task's due time
     owner_name: str | None
-    phone: str | None
+    phone: str | None  # E.164 (`phones.phone_display` shows it)
     email: str | None = None
+    phone_ext: str | None = None
     next_task_title: str | None = None
     owner_id: uuid.UUID | None = None
     version: int = 1
@@ -148,6 +149,7 @@ def lead_page(
             _OWNER.name.label("owner_name"),
             Customer.phone,
             Customer.email,
+            Customer.phone_ext,
             next_task_title_sql(Customer.id).label("next_task_title"),
             Customer.owner_id,
             Customer.version,

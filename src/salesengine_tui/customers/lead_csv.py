@@ -31,14 +31,15 @@ from ..base import validation
 from ..base.errors import NotFound, UserError
 from ..db.models import Customer, CustomerStatus, User
 from .csv_rows import Record, lines, records
+from .phones import DEFAULT_REGION
 from .profile import CONTACT_FIELDS, CONTACT_MAX, clean_contact
 
 MAX_BYTES = 50_000_000  # the default of the setting leads_import_max_mb
 MAX_ROWS = 1_000_000
 PROBLEMS_KEPT = 1000  # of each kind, first lines first; the rest are counted
 COPY_COLUMNS = (
-    "name, email, phone, address, city, state, postal_code, lead_source, owner_id, status, "
-    "created_at, updated_at"
+    "name, email, phone, phone_ext, address, city, state, postal_code, lead_source, owner_id, "
+    "status, created_at, updated_at"
 )
 Progress = Callable[[str, int, int], None]
 
@@ -75,8 +76,10 @@ def import_leads(
     dry_run: bool = False,
     progress: Progress | None = None,
     max_bytes: int = MAX_BYTES,
+    region: str = DEFAULT_REGION,
 ) -> ImportReport:
-    """Validate, de-duplicate and import the leads in `path` in the caller's transaction."""
+    """Validate, de-duplicate and import the leads in `path` in the caller's transaction;
+    phones without a country code are read in `region`'s."""
     source = validation.one_line_text(source, "--source", max_len=CONTACT_MAX)
     owner_id = _owner(session, owner_login)
     report = ImportReport(dry_run=dry_run)
@@ -84,7 +87,7 @@ def import_leads(
     try:
         with _opened(path) as raw:
             rows = records(lines(raw, path, max_bytes=max_bytes))
-            _stage(session, rows, source, report, progress)
+            _stage(session, rows, source, region, report, progress)
         _mark_duplicates(session, report)
         report.imported = _insert(session, owner_id, now)
         if progress:
@@ -118,10 +121,11 @@ def _owner(session: Session, login: str | None) -> uuid.UUID | None:
     return found
 
 
-_STAGED = ("line", *CONTACT_FIELDS)
+_STORED = (*CONTACT_FIELDS, "phone_ext")  # what `clean_contact` gives
+_STAGED = ("line", *_STORED)
 
 
-def _cleaned(record: Record, source: str | None) -> dict[str, str | None]:
+def _cleaned(record: Record, source: str | None, region: str) -> dict[str, str | None]:
     """The row as `customers` takes it; UserError says what is wrong (and where)."""
     if record.error:
         raise UserError(record.error)
@@ -129,7 +133,7 @@ def _cleaned(record: Record, source: str | None) -> dict[str, str | None]:
     if source and not row.get("lead_source"):
         row["lead_source"] = source
     try:
-        return clean_contact(row)
+        return clean_contact(row, region=region)
     except UserError as error:
         if record.end > record.line:
             raise UserError(
@@ -143,6 +147,7 @@ def _stage(
     session: Session,
     rows: Iterator[Record],
     source: str | None,
+    region: str,
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
@@ -172,11 +177,11 @@ def _stage(
                 if progress and report.rows % 5000 == 0:
                     progress("checking", report.rows, 0)
                 try:
-                    row = _cleaned(record, source)
+                    row = _cleaned(record, source, region)
                 except UserError as error:
                     report.refuse(record.line, str(error))
                     continue
-                copy.write_row((record.line, *(row.get(f) for f in CONTACT_FIELDS)))
+                copy.write_row((record.line, *(row.get(f) for f in _STORED)))
                 staged.append(record.line)
     except psycopg.Error as exc:
         # Refused while sending (psycopg) or by the server (its context names the COPY line):
@@ -194,13 +199,16 @@ def _refused(exc: psycopg.Error | sa.exc.DBAPIError, where: str = "") -> UserErr
 
 
 # Why a staged row is skipped, set in one statement: first the existing customers (by email,
-# then phone), then an earlier row of the file with the same email, then the same phone.
+# then phone), then an earlier row of the file with the same email, then the same phone. The
+# same phone is the same number and extension, both as `clean_contact` stores them (E.164):
+# "(972) 653-2552" and "+1 972.653.2552" are one phone, its "ext 12" another.
 _DUPLICATES = """
 WITH known AS (
     SELECT s.line,
            (SELECT c.name FROM customers c WHERE lower(c.email) = lower(s.email)
             ORDER BY c.created_at, c.id LIMIT 1) AS by_email,
-           (SELECT c.name FROM customers c WHERE c.phone = s.phone
+           (SELECT c.name FROM customers c
+            WHERE c.phone = s.phone AND c.phone_ext IS NOT DISTINCT FROM s.phone_ext
             ORDER BY c.created_at, c.id LIMIT 1) AS by_phone
     FROM lead_import s
 ), fresh AS (
@@ -208,7 +216,7 @@ WITH known AS (
            CASE WHEN s.email IS NOT NULL
                 THEN min(s.line) OVER (PARTITION BY lower(s.email)) END AS email_first,
            CASE WHEN s.phone IS NOT NULL
-                THEN min(s.line) OVER (PARTITION BY s.phone) END AS phone_first
+                THEN min(s.line) OVER (PARTITION BY s.phone, s.phone_ext) END AS phone_first
     FROM lead_import s JOIN known k USING (line)
     WHERE k.by_email IS NULL AND k.by_phone IS NULL
 ), reasons AS (
@@ -251,7 +259,8 @@ def _insert(session: Session, owner_id: uuid.UUID | None, now: datetime) -> int:
         inserted = session.execute(
             sa.text(
                 f"INSERT INTO customers ({COPY_COLUMNS}) "
-                "SELECT name, email, phone, address, city, state, postal_code, lead_source, "
+                "SELECT name, email, phone, phone_ext, address, city, state, postal_code, "
+                "lead_source, "
                 "CAST(:owner AS uuid), CAST(:status AS customer_status), :now, :now "
                 "FROM lead_import WHERE why IS NULL ORDER BY line"
             ),
@@ -265,7 +274,16 @@ def _insert(session: Session, owner_id: uuid.UUID | None, now: datetime) -> int:
 
 # --- export --------------------------------------------------------------------------------
 
-EXPORT_HEADER = (*CONTACT_FIELDS, "status", "owner", "created_at")
+# The phone as stored: E.164, then its extension (an import reads both back).
+_PHONE_AT = CONTACT_FIELDS.index("phone") + 1
+EXPORT_HEADER = (
+    *CONTACT_FIELDS[:_PHONE_AT],
+    "phone_ext",
+    *CONTACT_FIELDS[_PHONE_AT:],
+    "status",
+    "owner",
+    "created_at",
+)
 
 
 def _cell(value: object) -> str:
@@ -299,6 +317,7 @@ def export_customers(
             Customer.name,
             Customer.email,
             Customer.phone,
+            Customer.phone_ext,
             Customer.address,
             Customer.city,
             Customer.state,

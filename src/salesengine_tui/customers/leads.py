@@ -41,6 +41,7 @@ from .inbox import (
     lead_page,
     lead_sources,
 )
+from .phones import DEFAULT_REGION
 from .profile import clean_contact, log_interaction
 from .status import activate_leads
 
@@ -194,22 +195,39 @@ class Duplicate:
     name: str
     email: str | None
     phone: str | None
+    phone_ext: str | None
     status: CustomerStatus
 
 
 def possible_duplicates(
-    session: Session, *, email: str | None, phone: str | None, limit: int = 5
+    session: Session,
+    *,
+    email: str | None,
+    phone: str | None,
+    phone_ext: str | None = None,
+    limit: int = 5,
 ) -> list[Duplicate]:
-    """Customers with the same email (any case) or the same phone: shown before saving."""
+    """Customers with the same email (any case) or the same phone: number and extension as
+    `clean_contact` gives them (E.164), so the same number typed any way is the same phone.
+    Shown before saving."""
     matches = []
     if email:
         matches.append(sa.func.lower(Customer.email) == email.lower())
     if phone:
-        matches.append(Customer.phone == phone)
+        matches.append(
+            sa.and_(Customer.phone == phone, Customer.phone_ext.is_not_distinct_from(phone_ext))
+        )
     if not matches:
         return []
     stmt = (
-        sa.select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.status)
+        sa.select(
+            Customer.id,
+            Customer.name,
+            Customer.email,
+            Customer.phone,
+            Customer.phone_ext,
+            Customer.status,
+        )
         .where(sa.or_(*matches))
         .order_by(Customer.created_at.desc())
         .limit(limit)
@@ -218,10 +236,16 @@ def possible_duplicates(
 
 
 def create_lead(
-    session: Session, actor: Actor, values: dict[str, str | None], *, now: datetime
+    session: Session,
+    actor: Actor,
+    values: dict[str, str | None],
+    *,
+    now: datetime,
+    region: str = DEFAULT_REGION,
 ) -> uuid.UUID:
-    """A new lead from the form's fields (validated here too), owned by whoever adds it."""
-    cleaned = clean_contact({**{"name": ""}, **values})
+    """A new lead from the form's fields (validated here too, its phone read in `region`),
+    owned by whoever adds it."""
+    cleaned = clean_contact({**{"name": ""}, **values}, region=region)
     customer = Customer(
         **cleaned,
         status=CustomerStatus.lead,

@@ -33,6 +33,8 @@ from ..db.models import (
 from ..db.text_search import contains
 from ..tasks.model import TaskRow
 from ..tasks.queries import open_tasks
+from .phones import DEFAULT_REGION, parse_phone, phone_unchanged
+from .status import OptOutRecord, last_opt_out
 
 # The open tasks a profile lists (the soonest first); the count says how many there are.
 PROFILE_TASKS = 5
@@ -76,7 +78,8 @@ class Profile:
     version: int
     name: str
     email: str | None
-    phone: str | None
+    phone: str | None  # E.164 (`phones.phone_display` shows it)
+    phone_ext: str | None
     address: str | None
     city: str | None
     state: str | None
@@ -92,6 +95,7 @@ class Profile:
     equipment: list[EquipmentRow] = field(default_factory=list)
     tickets: list[TicketRow] = field(default_factory=list)
     estimates: list[EstimateRow] = field(default_factory=list)
+    opt_out: OptOutRecord | None = None  # when and how, while opted out of email
 
 
 def find_customers(session: Session, text: str, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
@@ -164,6 +168,7 @@ def profile(session: Session, customer_id: uuid.UUID) -> Profile:
         name=c.name,
         email=c.email,
         phone=c.phone,
+        phone_ext=c.phone_ext,
         address=c.address,
         city=c.city,
         state=c.state,
@@ -179,6 +184,9 @@ def profile(session: Session, customer_id: uuid.UUID) -> Profile:
         equipment=equipment,
         tickets=tickets,
         estimates=estimates,
+        opt_out=(last_opt_out(session, customer_id) or OptOutRecord(c.opted_out_at, None, None))
+        if c.email_opt_out
+        else None,
     )
 
 
@@ -200,6 +208,7 @@ class InteractionLine:
     at: datetime
     notes: str | None
     by: str | None
+    by_initials: str | None = None  # unique on the desk: where the whole name does not fit
 
 
 @dataclass(frozen=True)
@@ -224,13 +233,14 @@ def recent_interactions(
             CustomerInteraction.created_at,
             CustomerInteraction.notes,
             by.name,
+            by.initials,
         )
         .outerjoin(by, by.id == CustomerInteraction.created_by)
         .where(CustomerInteraction.customer_id == customer_id)
         .order_by(CustomerInteraction.created_at.desc(), CustomerInteraction.id.desc())
         .limit(limit)
     )
-    return [InteractionLine(str(r[0]), str(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+    return [InteractionLine(str(r[0]), str(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
 
 def call_sheet(session: Session, customer_id: uuid.UUID) -> CallSheet:
@@ -255,9 +265,12 @@ CONTACT_FIELDS = (
 )
 
 
-def clean_contact(values: dict[str, str | None]) -> dict[str, str | None]:
+def clean_contact(
+    values: dict[str, str | None], *, region: str = DEFAULT_REGION
+) -> dict[str, str | None]:
     """Validate contact fields as a person typed them (the form, a CSV row); UserError names
-    the field. No field may hold a control character or a line break."""
+    the field. No field may hold a control character or a line break. A phone becomes
+    `phone` (E.164, read in `region`) and `phone_ext`."""
     cleaned: dict[str, str | None] = {}
     for key in CONTACT_FIELDS:
         if key not in values:
@@ -269,7 +282,10 @@ def clean_contact(values: dict[str, str | None]) -> dict[str, str | None]:
         elif key == "email":
             cleaned[key] = validation.email(raw)
         elif key == "phone":
-            cleaned[key] = validation.phone(raw)
+            phone = parse_phone(raw, region=region)
+            cleaned["phone"], cleaned["phone_ext"] = (
+                (phone.number, phone.ext) if phone else (None, None)
+            )
         else:
             cleaned[key] = validation.one_line_text(raw, label, max_len=CONTACT_MAX)
     return cleaned
@@ -283,10 +299,17 @@ def update_contact(
     expected_version: int,
     values: dict[str, str | None],
     now: datetime,
+    region: str = DEFAULT_REGION,
 ) -> int:
     """Save edited contact details if nobody changed the customer since `expected_version`;
-    returns the new version. Nothing is written when a field is invalid or the lock fails."""
-    cleaned = clean_contact(values)
+    returns the new version. Nothing is written when a field is invalid or the lock fails.
+    A phone left as the form showed it stays as stored (`phones.phone_unchanged`)."""
+    stored = session.execute(
+        sa.select(Customer.phone, Customer.phone_ext).where(Customer.id == customer_id)
+    ).first()
+    if stored is not None and "phone" in values and phone_unchanged(values["phone"], *stored):
+        values = {key: value for key, value in values.items() if key != "phone"}
+    cleaned = clean_contact(values, region=region)
     updated = session.execute(
         sa.update(Customer)
         .where(Customer.id == customer_id, Customer.version == expected_version)

@@ -1,4 +1,5 @@
-"""Customers as a marketing audience: who they are by status and where they came from."""
+"""Customers as a marketing audience: who they are by status and where they came from, and
+their email opt-out (the one place it changes, each change an entry on their timeline)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from ..activity.feed import ActivityKind, notify_activity
-from ..db.models import Customer, CustomerStatus, CustomerStatusChange
+from ..db.models import Customer, CustomerOptOutChange, CustomerStatus, CustomerStatusChange, User
 
 SOURCE_LIMIT = 100
 
@@ -153,3 +155,80 @@ def activate_leads(
         reason=reason,
     )
     return changed
+
+
+class OptOutVia(StrEnum):
+    """How an opt-out (or an opt-in) came about."""
+
+    link = "unsubscribe_link"  # the customer's own request: the link, relayed by the mailbox
+    staff = "staff"  # someone at the desk, on the customer's profile
+
+
+@dataclass(frozen=True)
+class OptOutRecord:
+    """The latest opt-out change of a customer: when, how (None: before revision 0018, not
+    recorded) and by whom (None: nobody at the desk)."""
+
+    at: datetime | None
+    via: OptOutVia | None
+    by_name: str | None
+
+
+def change_email_opt_out(
+    session: Session,
+    where: sa.ColumnElement[bool],
+    *,
+    opted_out: bool,
+    via: OptOutVia,
+    by: uuid.UUID | None,
+    at: datetime,
+) -> list[uuid.UUID]:
+    """Opt the customers matching `where` out of email (or back in): those not already so
+    change, in one statement, and each gets an entry on their timeline in the same
+    transaction. Returns the customers that changed."""
+    changed = [
+        row[0]
+        for row in session.execute(
+            sa.update(Customer)
+            .where(where, Customer.email_opt_out.is_not(opted_out))
+            .values(email_opt_out=opted_out, opted_out_at=at if opted_out else None, updated_at=at)
+            .returning(Customer.id)
+        )
+    ]
+    if changed:
+        session.execute(
+            sa.insert(CustomerOptOutChange),
+            [
+                {"customer_id": customer_id, "opted_out": opted_out, "via": via.value,
+                 "changed_by": by, "changed_at": at}
+                for customer_id in changed
+            ],
+        )  # fmt: skip
+    # No NOTIFY: the team's feed does not show opt-outs, and a profile reloads after its own.
+    return changed
+
+
+def staff_opt_out(
+    session: Session, customer_id: uuid.UUID, *, opted_out: bool, by: uuid.UUID, at: datetime
+) -> bool:
+    """Someone at the desk opts the customer out of email (or back in, with their consent):
+    False when it already was so."""
+    changed = change_email_opt_out(
+        session, Customer.id == customer_id, opted_out=opted_out, via=OptOutVia.staff, by=by, at=at
+    )
+    return bool(changed)
+
+
+def last_opt_out(session: Session, customer_id: uuid.UUID) -> OptOutRecord | None:
+    """When and how the customer last opted out (None: no opt-out recorded)."""
+    ch = CustomerOptOutChange
+    row = session.execute(
+        sa.select(ch.changed_at, ch.via, User.name)
+        .outerjoin(User, User.id == ch.changed_by)
+        .where(ch.customer_id == customer_id, ch.opted_out)
+        .order_by(ch.changed_at.desc(), ch.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return OptOutRecord(row.changed_at, OptOutVia(row.via) if row.via else None, row.name)

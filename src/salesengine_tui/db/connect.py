@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from ..base.settings import Settings
-from . import migrate
+from . import schema_version
 from .embedded import start_embedded
 from .engine import check_connection, make_engine
 from .urls import parse_database_url
@@ -30,11 +30,14 @@ def open_engine(
 
     The embedded database is ours, so it is migrated on the spot; an external server is
     only checked, and a database behind the code is a clear error (`salesengine db upgrade`).
+    Alembic is imported only when there is a migration to run (it costs half a second).
     """
     engine = make_engine(resolve_url(settings), application_name=application_name)
     check_connection(engine)
-    if auto_migrate or is_embedded(settings):
+    if not (auto_migrate or is_embedded(settings)):
+        schema_version.require_current(engine)
+    elif not schema_version.is_current(engine):
+        from . import migrate
+
         migrate.upgrade(engine)
-    else:
-        migrate.require_current(engine)
     return engine

@@ -25,8 +25,8 @@ TABLES = (
     "tasks",
 )
 COLUMNS = {
-    "customers": "id, name, email, phone, address, city, state, postal_code, created_at, "
-    "updated_at, status, lead_source, owner_id, email_opt_out, opted_out_at, "
+    "customers": "id, name, email, phone, phone_ext, address, city, state, postal_code, "
+    "created_at, updated_at, status, lead_source, owner_id, email_opt_out, opted_out_at, "
     "email_suppressed_at, last_interaction_at, version",
     "equipment": "id, customer_id, kind, brand, model, serial_number, installed_on, created_at",
     "tickets": "id, number, customer_id, equipment_id, technician_id, status, summary, "

@@ -1,5 +1,8 @@
 """Alembic, driven from code: the migrations ship inside the package, so an installed wheel
-can `salesengine db upgrade` without an alembic.ini on disk."""
+can `salesengine db upgrade` without an alembic.ini on disk.
+
+Only commands that migrate import this module: the app's start checks the revision with
+schema_version (plain SQL, no Alembic import)."""
 
 from __future__ import annotations
 
@@ -7,11 +10,22 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from ..base.errors import SchemaOutOfDate
+# The revision checks live beside the start path; re-exported for the `db` commands and tests.
+from .schema_version import current_revision, require_current
+
+__all__ = [
+    "MIGRATIONS",
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "require_current",
+    "stamp",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -41,30 +55,3 @@ def head_revision(engine: Engine) -> str:
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert head is not None
     return head
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
-def require_current(engine: Engine) -> None:
-    """Refuse to run on a database the code's migrations have not reached."""
-    current, head = current_revision(engine), head_revision(engine)
-    if current == head:
-        return
-    if current is None:
-        raise SchemaOutOfDate(
-            "the database has no SalesEngine tables yet: run `salesengine db upgrade`"
-        )
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    known = {rev.revision for rev in script.walk_revisions()}
-    if current not in known:
-        raise SchemaOutOfDate(
-            f"the database is at revision {current}, newer than this SalesEngine ({head}); "
-            "upgrade SalesEngine"
-        )
-    raise SchemaOutOfDate(
-        f"the database is at revision {current}, behind this SalesEngine ({head}): "
-        "run `salesengine db upgrade`"
-    )

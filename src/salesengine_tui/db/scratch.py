@@ -27,14 +27,20 @@ class ScratchCluster:
     def url(self, database: str) -> URL:
         return make_url(self.admin_uri).set(drivername="postgresql+psycopg", database=database)
 
-    def create(self, template: str | None = None, *, name: str | None = None) -> str:
-        """A new database (a clone of `template` if given); returns its name."""
+    def create(
+        self, template: str | None = None, *, name: str | None = None, file_copy: bool = False
+    ) -> str:
+        """A new database (a clone of `template` if given); returns its name. `file_copy` clones
+        by copying the files (PostgreSQL 15+) instead of writing every block to the WAL: faster
+        for a small template, and no WAL to keep."""
         name = name or f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.admin_uri, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
             stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
             if template:
                 stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+                if file_copy:
+                    stmt += sql.SQL(" STRATEGY FILE_COPY")
             conn.execute(stmt)
         return name
 

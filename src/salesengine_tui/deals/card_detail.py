@@ -29,7 +29,8 @@ class CardDetail:
     card: Card
     stage_name: str
     email: str | None
-    phone: str | None
+    phone: str | None  # E.164
+    phone_ext: str | None
     address: str | None
     lead_source: str | None
     created_at: datetime
@@ -43,6 +44,7 @@ def detail(session: Session, estimate_id: uuid.UUID, *, history_limit: int = 20)
             DealStage.name,
             Customer.email,
             Customer.phone,
+            Customer.phone_ext,
             sa.func.concat_ws(", ", Customer.address, Customer.city, Customer.state).label("addr"),
             Customer.lead_source,
             Estimate.created_at,
@@ -73,6 +75,7 @@ def detail(session: Session, estimate_id: uuid.UUID, *, history_limit: int = 20)
         stage_name=row.name,
         email=row.email,
         phone=row.phone,
+        phone_ext=row.phone_ext,
         address=row.addr or None,
         lead_source=row.lead_source,
         created_at=row.created_at,

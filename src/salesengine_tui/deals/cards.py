@@ -64,14 +64,6 @@ def next_month(day: date) -> date:
     )
 
 
-def initials(name: str | None) -> str:
-    """`Morgan Avery` -> `MA`; empty for no owner."""
-    if not name:
-        return ""
-    words = [w for w in name.split() if w[:1].isalnum()]
-    return "".join(w[0] for w in words[:2]).upper() or name[:1].upper()
-
-
 @dataclass(frozen=True)
 class BoardQuery:
     """What the board shows: one pipeline, in one order, optionally filtered."""
@@ -132,6 +124,7 @@ class Card:
     customer_status: CustomerStatus
     owner_id: uuid.UUID | None
     owner_name: str | None
+    owner_initials: str | None  # unique on the desk (`users.initials`): what a card shows
     last_interaction_at: datetime | None
     lost_reason: str | None
     amount_estimated: bool  # the value is the system's guess until a person sets it
@@ -249,6 +242,7 @@ _CARD_COLUMNS = (
     Customer.status.label("customer_status"),
     Estimate.owner_id,
     _OWNER.name.label("owner_name"),
+    _OWNER.initials.label("owner_initials"),
     Customer.last_interaction_at,
     Estimate.lost_reason,
     Estimate.amount_estimated,

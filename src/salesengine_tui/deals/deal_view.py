@@ -46,6 +46,7 @@ class DealEvent:
     at: datetime
     kind: Literal["stage", "change"]
     by: str | None
+    by_initials: str | None  # unique on the desk: the history's narrow column
     # kind "stage"
     from_stage: str | None = None
     to_stage: str | None = None
@@ -93,7 +94,8 @@ class DealView:
     customer_id: uuid.UUID
     customer_name: str
     customer_status: CustomerStatus
-    customer_phone: str | None
+    customer_phone: str | None  # E.164 (`customers.phones.phone_display` shows it)
+    customer_phone_ext: str | None
     customer_email: str | None
     pipeline_id: uuid.UUID | None
     pipeline_name: str | None
@@ -140,6 +142,7 @@ def deal_view(session: Session, estimate_id: uuid.UUID) -> DealView:
             Customer.name.label("customer_name"),
             Customer.status.label("customer_status"),
             Customer.phone,
+            Customer.phone_ext,
             Customer.email,
             DealStage.pipeline_id,
             DealPipeline.name.label("pipeline_name"),
@@ -178,6 +181,7 @@ def deal_view(session: Session, estimate_id: uuid.UUID) -> DealView:
         customer_name=row.customer_name,
         customer_status=CustomerStatus(row.customer_status),
         customer_phone=row.phone,
+        customer_phone_ext=row.phone_ext,
         customer_email=row.email,
         pipeline_id=row.pipeline_id,
         pipeline_name=row.pipeline_name,
@@ -241,7 +245,7 @@ def _history(
     )
     who = aliased(User)
     rows = session.execute(
-        sa.select(both, who.name.label("by"))
+        sa.select(both, who.name.label("by"), who.initials.label("by_initials"))
         .outerjoin(who, who.id == both.c.user_id)
         # A change and a move in one instant: the move first reads better (created, then set).
         .order_by(both.c.at.desc(), both.c.kind, both.c.id.desc())
@@ -253,6 +257,7 @@ def _history(
             at=r.at,
             kind=r.kind,
             by=r.by,
+            by_initials=r.by_initials,
             from_stage=r.from_stage,
             to_stage=r.to_stage,
             lost_reason=r.lost_reason,

@@ -57,6 +57,7 @@ class RottingDeal:
     owner_name: str | None
     days_in_stage: int
     days_over: int  # days past the stage's threshold (0: rotting since today)
+    owner_initials: str | None = None  # unique on the desk (the dashboard's narrow column)
 
 
 _STAGES = f"""
@@ -88,7 +89,8 @@ def stage_figures(
 _ROTTING = f"""
 SELECT d.id AS estimate_id, d.number, d.title, d.amount, d.customer_id,
        c.name AS customer_name, s.name AS stage_name, u.name AS owner_name,
-       d.days_in_stage, d.days_in_stage - s.rotting_days AS days_over
+       d.days_in_stage, d.days_in_stage - s.rotting_days AS days_over,
+       u.initials AS owner_initials
 FROM deal_stages s
 CROSS JOIN LATERAL (
     -- the stage's oldest cards first: an index range on (stage_id, stage_entered_at)

@@ -40,7 +40,6 @@ from ..db.models import (
 from .compliance import (
     campaign_footer,
     require_campaign_settings,
-    set_opt_out,
     unsubscribe,
     unsubscribe_link,
 )
@@ -48,7 +47,6 @@ from .compliance import (
 __all__ = [
     "campaign_footer",
     "require_campaign_settings",
-    "set_opt_out",
     "unsubscribe",
     "unsubscribe_link",
 ]

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from .outbox import header_safe
 
-TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+if TYPE_CHECKING:  # imported when a provider is made: the app's start does without it
+    import httpx
+
+TIMEOUT_SECONDS, CONNECT_SECONDS = 20.0, 5.0
 SENDGRID_BATCH = 1000
 POSTMARK_BATCH = 500
 POSTMARK_INACTIVE = 406
@@ -188,7 +189,16 @@ def _words(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
+def _client(base_url: str, headers: dict[str, str]) -> httpx.Client:
+    import httpx
+
+    timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_SECONDS)
+    return httpx.Client(base_url=base_url, timeout=timeout, headers=headers)
+
+
 def _post(client: httpx.Client, path: str, payload: object, provider: str) -> httpx.Response:
+    import httpx
+
     try:
         response = client.post(path, json=payload)
     except httpx.TimeoutException:
@@ -215,11 +225,7 @@ class SendGridProvider:
     batch_size = SENDGRID_BATCH
 
     def __init__(self, api_key: str, base_url: str, from_address: str) -> None:
-        self.client = httpx.Client(
-            base_url=base_url,
-            timeout=TIMEOUT,
-            headers={"Authorization": f"Bearer {api_key}"},
-        )
+        self.client = _client(base_url, {"Authorization": f"Bearer {api_key}"})
         self.from_address = from_address
 
     def requests(self, batch: list[Outgoing]) -> list[list[Outgoing]]:
@@ -277,10 +283,8 @@ class PostmarkProvider:
     batch_size = POSTMARK_BATCH
 
     def __init__(self, token: str, base_url: str, stream: str, broadcast_stream: str) -> None:
-        self.client = httpx.Client(
-            base_url=base_url,
-            timeout=TIMEOUT,
-            headers={"X-Postmark-Server-Token": token, "Accept": "application/json"},
+        self.client = _client(
+            base_url, {"X-Postmark-Server-Token": token, "Accept": "application/json"}
         )
         self.stream = stream
         self.broadcast_stream = broadcast_stream  # campaigns go out on their own stream

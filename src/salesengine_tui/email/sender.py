@@ -81,8 +81,8 @@ class DrainReport:
 
 def _outgoing(row: outbox.Claimed, settings: Settings) -> Outgoing:
     headers = {}
-    if row.is_campaign:
-        link = outbox.unsubscribe_link(settings, row.customer_id)
+    link = outbox.unsubscribe_link(settings, row.customer_id) if row.is_campaign else None
+    if link is not None:  # queued only when set; a setting removed since leaves the body's link
         headers = {
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

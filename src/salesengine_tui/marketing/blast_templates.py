@@ -82,8 +82,19 @@ def _placeholders(now: datetime) -> dict[str, tuple[str, sa.ColumnElement[str]]]
             sa.func.coalesce(sa.cast(sa.cast(age, sa.Integer), sa.Text), "?"),
         ),
         "equipment_kind": (
+            # Mid-sentence a plain word is lower-case ("your furnace", "your heat pump"); a
+            # kind with an acronym stays as written ("your Central AC", not "central ac").
             "the oldest unit's kind",
-            sa.func.coalesce(sa.func.lower(kind), "system"),
+            sa.func.coalesce(
+                sa.func.nullif(
+                    sa.case(
+                        (kind.regexp_match("[A-Z]{2}"), sa.func.btrim(kind)),
+                        else_=sa.func.lower(sa.func.btrim(kind)),
+                    ),
+                    "",
+                ),
+                "system",
+            ),
         ),
         "owner_name": ("the customer's rep", sa.func.coalesce(owner, "The team")),
     }

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..access.users import Actor
@@ -23,6 +23,7 @@ from ..base.errors import UserError
 from ..db.engine import explain_connect_error
 from ..ui.display import visible
 from ..usecases import AppContext, Desk
+from ..widgets.app_footer import AppFooter
 from ..widgets.app_header import AppHeader
 from ..widgets.safe_table import SafeTable
 from .commands import PaletteCommand, ScreenCommands
@@ -95,7 +96,7 @@ class SectionScreen(Screen[None]):
         )
         yield Static(Content(self.SECTION.path), id="section-title")
         yield from self.compose_body()
-        yield Footer()
+        yield AppFooter()  # keeps `? Keys` and `q Quit` at any width
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

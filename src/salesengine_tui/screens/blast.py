@@ -41,6 +41,12 @@ class BlastScreen(BlastComposer):
     CSS_PATH = "blast.tcss"
     AUTO_FOCUS = "#blast-subject"
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(_KEYS))
+    # Classes the stylesheet fits 80x24 with (see blast.tcss).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (100, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
 
     def action_send(self) -> None:
         if self.blast_id is not None:
@@ -48,6 +54,16 @@ class BlastScreen(BlastComposer):
             return
         if self.dry is None or not self.rendered:
             self.notify("Nobody to send to (see the numbers on the right)", severity="warning")
+            return
+        if self.missing:  # refused before the count is typed: compliance comes first
+            self.notify(
+                "Marketing email needs a postal address and an unsubscribe link. Set:\n"
+                + "\n".join(self.missing),
+                title="Not sent",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
             return
         expected = self.dry.recipients
         subject, body = self.subject, self.body
@@ -112,7 +128,7 @@ class BlastScreen(BlastComposer):
         self.query_one("#blast-subject", Input).disabled = True
         self.query_one("#blast-text", TextArea).read_only = True
         bar = self.query_one("#blast-progress", ProgressBar)
-        bar.display = True
+        bar.display = self.query_one("#blast-progress-text").display = True
         bar.update(total=max(1, sent.recipients), progress=0)
         self._poll()
         self.set_interval(PROGRESS_EVERY, self._poll)

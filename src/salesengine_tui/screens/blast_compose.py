@@ -16,13 +16,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, ProgressBar, Static, TextArea
+from textual.widgets import Input, Label, ProgressBar, Static, TextArea
 
 from ..marketing import blasts, segments
 from ..marketing.saved_segments import Saved
 from ..ui.display import editable, number, safe_lines, safe_text, visible
 from ..usecases import Desk
 from ..usecases.context import AppContext
+from ..widgets.app_footer import AppFooter
 from .base import APP_TITLE, describe_error
 from .debounce import Debounce
 from .messages import BlastChecked, BlastTemplateLoaded, BlastTemplatesListed
@@ -47,6 +48,7 @@ class BlastComposer(Screen[None]):
         self.rendered: list[blasts.Rendered] = []
         self.shown = 0
         self.dry: blasts.DryRun | None = None
+        self.missing: tuple[str, ...] = ()  # settings sending waits for (compliance)
         self.blast_id: uuid.UUID | None = None  # set once queued: the text is then final
         self.check_later = Debounce(self, lambda _: self.action_check(), PREVIEW_PAUSE)
         self.title = "Email blast"
@@ -82,15 +84,17 @@ class BlastComposer(Screen[None]):
                 )
             with Vertical(id="blast-side"):
                 yield Static(id="blast-numbers")
+                yield Static(id="blast-unready")
                 yield Static(id="blast-preview-head")
                 with VerticalScroll(id="blast-preview-scroll"):
                     yield Static(id="blast-preview")
                 yield ProgressBar(id="blast-progress", show_eta=False)
                 yield Static(id="blast-progress-text")
-        yield Footer()
+        yield AppFooter()  # keeps `? Keys` at any width
 
     def on_mount(self) -> None:
-        self.query_one("#blast-progress", ProgressBar).display = False
+        for waiting in ("#blast-progress", "#blast-progress-text", "#blast-unready"):
+            self.query_one(waiting).display = False
         first = blasts.TEMPLATES[0]
         self._use_template(first.subject, first.body)
 
@@ -125,7 +129,13 @@ class BlastComposer(Screen[None]):
         ]
         choices += [
             (
-                Text.assemble("Sent before: ", safe_text(b.subject, "bold"), end="", no_wrap=True),
+                Text.assemble(
+                    "Sent before: ",
+                    safe_text(b.subject, "bold"),
+                    end="",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                ),
                 b.id,
             )
             for b in message.past
@@ -177,11 +187,13 @@ class BlastComposer(Screen[None]):
     def _checked(self, message: BlastChecked) -> None:
         check = message.check
         self.dry, self.rendered = check.dry, check.rendered
+        self.missing = check.missing
         self.shown = min(self.shown, max(0, len(self.rendered) - 1))
-        self._show_numbers(check.dry, check.unready)
+        self._show_numbers(check.dry)
+        self._show_unready(check.missing)
         self._show_preview(check.problem)
 
-    def _show_numbers(self, dry: blasts.DryRun, unready: str | None) -> None:
+    def _show_numbers(self, dry: blasts.DryRun) -> None:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(justify="right", style="bold")
         grid.add_column()
@@ -189,9 +201,18 @@ class BlastComposer(Screen[None]):
         for reason, label in blasts.EXCLUSIONS.items():
             grid.add_row(number(dry.excluded.get(reason, 0)), Text(f"left out: {label}"))
         grid.add_row(number(dry.members), Text("in the segment", style="dim"))
-        if unready:
-            grid.add_row("", Text(unready, style="bold red"))
         self.query_one("#blast-numbers", Static).update(grid)
+
+    def _show_unready(self, missing: tuple[str, ...]) -> None:
+        """Why sending is refused: each setting to make on a line of its own, never cut."""
+        box = self.query_one("#blast-unready", Static)
+        box.display = bool(missing)
+        box.update(
+            Content.assemble(
+                ("✗ Sending is refused until set:", "bold $text-error"),
+                *(("\n" + name, "bold") for name in missing),
+            )
+        )
 
     def _show_preview(self, problem: str | None = None) -> None:
         head = self.query_one("#blast-preview-head", Static)
@@ -213,11 +234,12 @@ class BlastComposer(Screen[None]):
                 f" <{safe_text(r.email).plain}>",
             )
         )
-        body.update(
-            Content.assemble(
-                ("Subject: ", "bold"), safe_text(r.subject).plain, "\n\n", safe_lines(r.body).plain
-            )
+        text = Text.assemble(
+            ("Subject: ", "bold"), safe_text(r.subject), "\n\n", safe_lines(r.body)
         )
+        # The footer's stand-ins for settings not made yet (`campaign_footer`) stand out.
+        text.highlight_regex(r"\[no [a-z ]+ yet: set [A-Z_]+\]", "bold reverse")
+        body.update(text)
 
     def action_next(self) -> None:
         if self.rendered:

@@ -32,6 +32,9 @@ class BoardBase(SectionScreen):
         self.last_move: board.Move | None = None
         self.origin = uuid.uuid4().hex  # this board, so it can ignore its own NOTIFY echoes
         self._bindings_state: tuple[bool, bool, bool] | None = None
+        # A query whose first showing starts every lane at its top: a new order or filter
+        # makes the old scroll positions meaningless.
+        self.from_top: board.BoardQuery | None = None
 
     # --- where the cursor is -------------------------------------------------------------
 
@@ -115,10 +118,13 @@ class BoardBase(SectionScreen):
         first_load = not self.lanes
         self.columns = message.columns
         focus = message.focus
+        top = message.query is not None and message.query == self.from_top
+        if top:
+            self.from_top = None
         lanes = await self.board_lanes.set_columns(message.columns, self._new_lane)
         for lane, column in zip(lanes, message.columns, strict=True):
             cursor = focus.index if focus and focus.stage_id == column.id else None
-            lane.reset(column, cursor=cursor)
+            lane.reset(column, cursor=0 if top else cursor)
             self.board_lanes.paint_header(lane)
         self._title()
         if first_load:
@@ -168,4 +174,6 @@ class BoardBase(SectionScreen):
     @on(BoardColumn.Selected)
     def _selected(self, message: BoardColumn.Selected) -> None:
         message.stop()
+        if isinstance(message.list, BoardColumn) and message.list.has_focus:
+            self.board_lanes.mark_current(message.list)
         self.sync_bindings()

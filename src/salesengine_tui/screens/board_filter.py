@@ -28,6 +28,7 @@ class BoardFilter(BoardBase):
         if self.view is None:
             return
         self.view = replace(self.view, **changes)  # type: ignore[arg-type]
+        self.from_top = self.view  # each lane from its first card
         self.reload()
 
     def _focus_lane(self) -> None:

@@ -19,7 +19,7 @@ from textual import on, work
 from textual.message import Message
 
 from ..access import permissions
-from ..base.errors import UserError
+from ..base.errors import PermissionDenied, UserError
 from ..deals import board
 from ..ui.display import money, safe_text, visible
 from .board_base import BoardBase
@@ -66,6 +66,18 @@ def undone_note(back: board.Move, last: board.Move) -> str:
     if last.credited:
         note += ", unassigned again"
     return note
+
+
+def refused_notice(error: UserError, *, undo: bool = False) -> Notice:
+    """Why a move (or its undo) was not made, titled as what it is."""
+    reason = str(error)
+    if isinstance(error, PermissionDenied):
+        doing = "undo this move" if undo else "move this deal"
+        return Notice(
+            f"You can't {doing}: {reason}", title="Move refused", severity="warning", timeout=8
+        )
+    title = "Not undone" if undo else "Not moved"
+    return Notice(reason[:1].upper() + reason[1:], title=title, severity="warning", reload=True)
 
 
 class BoardMoves(BoardBase):
@@ -168,6 +180,12 @@ class BoardMoves(BoardBase):
         except board.MoveConflict as conflict:
             prefix = "Cannot undo: " if undo else ""
             self.deliver(CardMoved(None, prefix + str(conflict), conflict.card))
+            return
+        except board.ValueRequired:
+            raise  # Won asks for the value: `_save_move`'s
+        except UserError as error:
+            # A refusal (a rep moving another's deal), not a failure to load: say which.
+            self.deliver(refused_notice(error, undo=undo))
             return
         view = self.view
         place = self.desk.deals.position(moved.card, view) if view else None

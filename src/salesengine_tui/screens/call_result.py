@@ -17,7 +17,7 @@ class CallTarget:
 
     customer_id: uuid.UUID
     name: str
-    phone: str | None
+    phone: str | None  # as shown (`customers.phones.phone_display`)
     task_id: uuid.UUID | None = None
 
 

@@ -13,6 +13,7 @@ from ..tasks.due import due_label
 from ..tasks.model import TaskRow, kind_label
 from ..tasks.pages import bucket_of
 from ..ui.display import days_ago, plural, visible
+from ..widgets.dashboard_cells import DUE_SOON, WON
 
 _GLYPH = {"call": "☎", "email": "✉", "sms": "✆", "meeting": "◎"}
 
@@ -20,9 +21,9 @@ _GLYPH = {"call": "☎", "email": "✉", "sms": "✆", "meeting": "◎"}
 def task_prompt(task: TaskRow, chosen: bool, now: datetime, tz: ZoneInfo) -> Text:
     """`✔ today Call · Ask about the quote` (the tick: the task the call completes)."""
     bucket = bucket_of(task, now, tz)
-    style = {"overdue": "bold yellow", "today": "bold"}.get(bucket, "")
+    style = {"overdue": DUE_SOON, "today": "bold"}.get(bucket, "")
     return Text.assemble(
-        ("✔ " if chosen else "  ", "bold green"),
+        ("✔ " if chosen else "  ", WON),
         (due_label(task.due_at, task.all_day, now, tz), style),
         (f" {kind_label(task.kind)} · ", "dim"),
         visible(task.title),

@@ -8,9 +8,11 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.markup import escape
 
 from ..ui.display import visible
-from .keys import KEY_DISPLAY, Key
+from ..widgets.app_header import ShowsKeys
+from .keys import Key, keys_display, split_keys
 
 
 class PaletteCommand(NamedTuple):
@@ -18,6 +20,10 @@ class PaletteCommand(NamedTuple):
     help: str  # our own words only: the palette reads help as markup
     callback: Callable[[], object]
     discover: bool = True  # listed before anything is typed
+    # The binding that does the same, named by id: the help ends with its keys as the user has
+    # them (after their keymap), "(key ⇧→ / L)"; `keys` are its default ones.
+    key_id: str | None = None
+    keys: str = ""
 
 
 def from_keys(
@@ -27,12 +33,25 @@ def from_keys(
     skipped = set(skip)
     for row in rows:
         key = Key(*row)
-        if key.action in skipped:
-            continue
-        first = key.keys.split(",")[0]
-        shown = KEY_DISPLAY.get(first, first)
-        help_ = f"{key.description} (key {shown})"
-        yield PaletteCommand(key.tooltip, help_, partial(run_action, key.action))
+        if key.action not in skipped:
+            action = partial(run_action, key.action)
+            yield PaletteCommand(key.tooltip, key.description, action, key_id=key.id, keys=key.keys)
+
+
+def key_of(rows: Sequence[tuple], key_id: str) -> str:
+    """The default keys of the row with this id (for a palette command that names them)."""
+    return next(Key(*row).keys for row in rows if Key(*row).id == key_id)
+
+
+def help_of(command: PaletteCommand, app: object) -> str:
+    """The command's help, with the keys that do the same as the user has them."""
+    if command.key_id is None:
+        return command.help
+    if isinstance(app, ShowsKeys):
+        shown = app.shown_keys(command.key_id, command.keys)
+    else:
+        shown = keys_display(split_keys(command.keys))
+    return f"{command.help} (key {escape(shown)})"  # escaped: help is read as markup
 
 
 @runtime_checkable
@@ -51,7 +70,8 @@ class ScreenCommands(Provider):
         for command in self._commands():
             if command.discover:
                 title = visible(command.title)
-                yield DiscoveryHit(Content(title), command.callback, text=title, help=command.help)
+                help_ = help_of(command, self.app)
+                yield DiscoveryHit(Content(title), command.callback, text=title, help=help_)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -63,4 +83,5 @@ class ScreenCommands(Provider):
                 display = Content(title)
                 for offset in offsets:
                     display = display.stylize(matcher.match_style, offset, offset + 1)
-                yield Hit(score, display, command.callback, text=title, help=command.help)
+                help_ = help_of(command, self.app)
+                yield Hit(score, display, command.callback, text=title, help=help_)

@@ -17,10 +17,12 @@ from textual.widgets.option_list import Option
 
 from ..marketing import segments
 from ..ui.display import editable, visible
+from ..widgets.pick_list import PickList
 
 
 class ConditionForm(ModalScreen[segments.Condition | None]):
     CSS_PATH = "modal.tcss"
+    DEFAULT_CLASSES = "dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="condition.cancel"),
     ]
@@ -37,20 +39,20 @@ class ConditionForm(ModalScreen[segments.Condition | None]):
             with Horizontal(id="condition-row"):
                 with Vertical(id="condition-field-col"):
                     yield Label("Field")
-                    yield OptionList(
+                    yield PickList(
                         *(Option(Text(name), id=name) for name in self.names),
                         id="condition-field",
                     )
                 with Vertical(id="condition-op-col"):
                     yield Label("Operator")
-                    yield OptionList(id="condition-op")
+                    yield PickList(id="condition-op")
                 with Vertical(id="condition-value-col"):
                     yield Label("Value")
                     yield Input(id="condition-value", max_length=200)
                     yield Static(id="condition-help")
             yield Static(id="condition-error")
             yield Static(
-                Content("↑↓ choose · enter next · esc cancel"),
+                Content("↑↓/jk choose · type to jump · enter next · esc cancel"),
                 classes="modal-hint",
             )
 

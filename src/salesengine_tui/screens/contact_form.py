@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Input, Label, Static
 
+from ..customers.phones import phone_display
 from ..customers.profile import CONTACT_FIELDS, Profile
 from ..ui.display import editable, visible
 from .contact_fields import ContactFieldsForm
@@ -40,18 +38,10 @@ class ContactForm(ContactFieldsForm):
         super().__init__(save)
         self.current = current
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="modal-box", id="contact-box"):
-            yield Static(
-                Content.assemble(("Edit ", "bold"), visible(self.current.name)),
-                classes="modal-title",
-            )
-            with VerticalScroll(id="contact-fields"):
-                for key, label in self.FIELDS:
-                    yield Label(label)
-                    value = editable(getattr(self.current, key) or "")  # editable
-                    yield Input(value=value, id=f"contact-{key}", max_length=300)
-            yield Static(id="contact-error")
-            yield Static(
-                Content("enter: next field · ctrl+s save · esc cancel"), classes="modal-hint"
-            )
+    def heading(self) -> Content:
+        return Content.assemble(("Edit ", "bold"), visible(self.current.name))
+
+    def start(self, key: str) -> str:
+        if key == "phone":  # as shown, extension and all: saved back, it reads the same
+            return editable(phone_display(self.current.phone, self.current.phone_ext) or "")
+        return editable(getattr(self.current, key) or "")  # editable: hidden characters left out

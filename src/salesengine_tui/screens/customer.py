@@ -1,8 +1,8 @@
 """The customer profile: contact details, open tasks, equipment with its age, tickets,
 estimates, and the whole interaction timeline (newest first, any length). `e` edits the
 contact details, `i` logs an interaction, `c` calls (Quick Call), `t` adds a task, `x` marks
-one of the open tasks done (picked from a list), esc goes back. Reached from the leads inbox,
-the board, My tasks and the palette."""
+one of the open tasks done (picked from a list), `U` opts out of email or back in (asking
+first), esc goes back. Reached from the leads inbox, the board, My tasks and the palette."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..activity.feed import ActivityItem
 from ..base.errors import UserError
+from ..customers.phones import phone_display
 from ..customers.profile import Profile
 from ..tasks.model import TaskRow
 from ..tasks.rules import describe
@@ -29,11 +30,13 @@ from ..ui.display import plural, safe_text
 from ..usecases import Desk
 from ..usecases.context import AppContext
 from ..usecases.customers import ProfileView
-from ..widgets.profile_facts import contact_grid, records_grid, task_line
+from ..widgets.app_footer import AppFooter
+from ..widgets.profile_facts import contact_grid, opt_out_how, records_grid, task_line
 from ..widgets.timeline_list import TimelineList
 from ..widgets.virtual_list import BlockRequest
 from .base import APP_TITLE, DetailScreen
 from .commands import PaletteCommand, ScreenCommands, from_keys
+from .confirm import ConfirmDialog
 from .contact_form import ContactForm
 from .customer_deals import CustomerDeals
 from .interaction_form import InteractionForm, NewInteraction
@@ -67,8 +70,15 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("enter", "read", "Read", "customer.read", "The whole timeline entry", True),
     ("d", "deals", "Deals", "customer.deals", "This customer's deals: open one", True),
     ("N", "new_deal", "New deal", "customer.new_deal", "A new deal for this customer", False),
-    ("o", "opt_out", "Opt-out", "customer.opt_out", "Opt out of email, or back in", True),
-    ("r", "reload", "Refresh", "customer.refresh", "Reload the profile", True),
+    (
+        "U",
+        "opt_out",
+        "Opt-out…",
+        "customer.opt_out",
+        "Email opt-out: out, or back in with the customer's consent (asks first)",
+        False,
+    ),
+    ("r", "reload", "Refresh", "customer.refresh", "Reload the profile", False),
     ("up,k", "cursor(-1)", "Up", "customer.up", "Newer entry", False),
     ("down,j", "cursor(1)", "Down", "customer.down", "Older entry", False),
     ("g,home", "first", "Newest", "customer.first", "Newest entry", False),
@@ -100,7 +110,7 @@ class CustomerScreen(CustomerDeals, DetailScreen):
                 yield Static(id="customer-contact")
                 yield Static(id="customer-records")
             yield TimelineList(0, self._fetch, tz=self.tz, id="timeline")
-        yield Footer()
+        yield AppFooter()  # keeps `? Keys` at any width
 
     @property
     def timeline(self) -> TimelineList:
@@ -253,7 +263,7 @@ class CustomerScreen(CustomerDeals, DetailScreen):
         if self.profile is None:
             return
         p = self.profile
-        target = CallTarget(p.id, p.name, p.phone)
+        target = CallTarget(p.id, p.name, phone_display(p.phone, p.phone_ext))
 
         def called(result: CallResult | None) -> None:
             if result is None:
@@ -264,12 +274,42 @@ class CustomerScreen(CustomerDeals, DetailScreen):
         self.app.push_screen(quick_call_for(self.desk, target), called)
 
     def action_opt_out(self) -> None:
-        if self.profile is not None:
-            self._set_opt_out(not self.profile.email_opt_out)
+        """Ask first, always: opting out stops their email; opting back in needs their consent,
+        so the question says when and how they opted out."""
+        if self.profile is None:
+            return
+        p = self.profile
+        if p.email_opt_out:
+            how = f" {opt_out_how(p.opt_out, self.tz)}" if p.opt_out else ""
+            dialog = ConfirmDialog(
+                f"Opt {p.name} back in to email?",
+                f"{p.name} opted out of email{how}. Opt them back in only with their consent "
+                "(they asked, or agreed): marketing and follow-up email will reach them again.",
+                yes="Opt back in",
+                no="Keep opted out",
+            )
+        else:
+            dialog = ConfirmDialog(
+                f"Opt {p.name} out of email?",
+                f"No more marketing or follow-up email goes to {p.email or 'them'}. "
+                "Opting them back in later needs their consent.",
+                yes="Opt out",
+                no="Cancel",
+            )
+        opted_out = not p.email_opt_out
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._set_opt_out(opted_out)
+
+        self.app.push_screen(dialog, answered)
 
     @work(thread=True, exit_on_error=False, group="customer-write")
     def _set_opt_out(self, opted_out: bool) -> None:
-        self.desk.customers.set_opt_out(self.customer_id, opted_out)
+        if not self.desk.customers.set_opt_out(self.customer_id, opted_out):
+            note = "Nothing changed: " + ("already opted out" if opted_out else "already opted in")
+            self.post_message(Notice(note, timeout=3, reload=True))
+            return
         note = "Opted out of email: nothing more is sent" if opted_out else "Opted back in to email"
         self.post_message(Notice(note, timeout=3, reload=True))
 

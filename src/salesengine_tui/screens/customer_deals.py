@@ -15,6 +15,7 @@ from textual.message import Message
 from ..access import permissions
 from ..deals.deal_view import DealLine
 from ..ui.display import money, plural, safe_text
+from ..widgets.dashboard_cells import DUE_SOON, LOST, WON
 from .deal import DealScreen
 from .deal_form import DealDraft, DealForm, opened_note
 from .messages import Notice
@@ -44,9 +45,9 @@ def deal_label(deal: DealLine) -> Text:
         (f"#{deal.number} ", "bold"),
         safe_text(deal.title),
         f"  {money(deal.amount)}",
-        ("~" if deal.amount_estimated else "", "yellow"),
+        ("~" if deal.amount_estimated else "", DUE_SOON),
         "  ",
-        safe_text(stage, style="green" if deal.is_won else "red" if deal.is_lost else "dim"),
+        safe_text(stage, style=WON if deal.is_won else LOST if deal.is_lost else "dim"),
     )
     if deal.expected_close_on is not None and not (deal.is_won or deal.is_lost):
         label.append(f"  closes {deal.expected_close_on.isoformat()}", style="dim")

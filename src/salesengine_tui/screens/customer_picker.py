@@ -1,9 +1,9 @@
 """Whom a form is for, picked by typing: the deal form and the task form. Type part of a name,
-phone or email and the matches list under the box (↓ to reach them, enter to choose; enter in
-the box takes the only match). In the deal form the last choice is always "New lead", which
-opens a phone and an email box for a lead typed in on the spot (the deal form saves it with
-the deal, after the same duplicate check as the inbox's new lead); a task is for a customer
-who exists, so the task form's picker offers none."""
+phone or email and the matches list under the box (↓ to reach them, then ↑↓ or j/k, enter to
+choose; enter in the box takes the only match). In the deal form the last choice is always
+"New lead", which opens a phone and an email box for a lead typed in on the spot (the deal form
+saves it with the deal, after the same duplicate check as the inbox's new lead); a task is for
+a customer who exists, so the task form's picker offers none."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from ..customers.phones import phone_display
 from ..ui.display import editable, safe_text, visible
 from ..usecases.customers import CustomerMatch
+from ..widgets.pick_list import PickList
 from .debounce import Debounce
 
 NEW_LEAD = "new-lead"  # the option that types in a new lead
@@ -59,7 +61,8 @@ class _Found(Message):
 
 def match_label(match: CustomerMatch) -> Text:
     """`Hank Hill  +12145550101 · hank@example.com · lead`: enough to tell two Hanks apart."""
-    details = " · ".join(x for x in (match.phone, match.email, match.status) if x)
+    phone = phone_display(match.phone, match.phone_ext)
+    details = " · ".join(x for x in (phone, match.email, match.status) if x)
     return Text.assemble(safe_text(match.name), "  ", safe_text(details, style="dim", empty=""))
 
 
@@ -99,6 +102,7 @@ class CustomerPicker(Vertical):
         self.chosen: ChosenCustomer | None = None
         self.new_lead = False
         self._names: dict[uuid.UUID, str] = {}  # the matches shown, by id
+        self.shown_for: str | None = None
         self._search = Debounce(self, self._start_search)
 
     def compose(self) -> ComposeResult:
@@ -108,7 +112,7 @@ class CustomerPicker(Vertical):
             max_length=200,
             compact=True,
         )
-        yield OptionList(id="cp-results")
+        yield PickList(id="cp-results")  # j/k there; in the box they are letters
         with Horizontal(id="cp-new"):
             yield Input(placeholder="New lead's phone", id="cp-phone", max_length=40, compact=True)
             yield Input(placeholder="and/or email", id="cp-email", max_length=254, compact=True)
@@ -180,6 +184,7 @@ class CustomerPicker(Vertical):
             self._show(message.text, message.hits)
 
     def _show(self, text: str, hits: list[CustomerMatch]) -> None:
+        self.shown_for = text  # what the matches listed are for (tests wait on it)
         results = self.results
         results.clear_options()
         self._names = {hit.id: hit.name for hit in hits}

@@ -23,11 +23,11 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..access import permissions
 from ..customers.equipment import age_years
-from ..deals.cards import initials
+from ..customers.phones import phone_display
 from ..deals.deal_view import DealEvent, DealView
 from ..deals.editing import FieldChange
 from ..deals.rotting import days_in_stage
@@ -37,6 +37,9 @@ from ..ui.display import EMPTY, days_ago, local_date, local_datetime, money, plu
 from ..usecases import Desk
 from ..usecases.context import AppContext
 from ..usecases.deals import DealRead
+from ..widgets.app_footer import AppFooter
+from ..widgets.dashboard_cells import DUE_SOON, LATE, WON
+from ..widgets.fitted import Events, Facts
 from .base import APP_TITLE, DetailScreen
 from .commands import PaletteCommand, ScreenCommands, from_keys
 from .deal_form import DealDraft, DealForm, edit_note
@@ -58,13 +61,6 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("enter", "open_customer", "Customer", "deal.customer", "The customer's profile", True),
     ("r", "reload", "Refresh", "deal.refresh", "Reload the deal", True),
 ]
-
-
-def _grid() -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(overflow="fold")
-    return grid
 
 
 def _heading(text: str, shown: int, total: int) -> Text:
@@ -100,7 +96,7 @@ class DealScreen(DetailScreen):
             with VerticalScroll(id="deal-right"):
                 yield Static(id="deal-history")
                 yield Static(id="deal-interactions")
-        yield Footer()
+        yield AppFooter()  # keeps `? Keys` at any width
 
     def on_mount(self) -> None:
         self.action_reload()
@@ -136,11 +132,10 @@ class DealScreen(DetailScreen):
         self.query_one("#deal-interactions", Static).update(self._interactions(d))
         self.refresh_bindings()
 
-    def _facts(self, d: DealView, now: datetime) -> Table:
-        grid = _grid()
+    def _facts(self, d: DealView, now: datetime) -> Facts:
         value = safe_text(money(d.amount), style="bold")
         if d.amount_estimated:
-            value.append(" estimate (not yet set by a person)", style="yellow")
+            value.append(" estimate (not yet set by a person)", style=DUE_SOON)
         stage = safe_text(d.stage_name, empty="not on a board")
         if d.pipeline_name:
             stage.append_text(safe_text(f" · {d.pipeline_name}", style="dim"))
@@ -156,7 +151,7 @@ class DealScreen(DetailScreen):
             in_stage = safe_text(
                 f"{plural(days, 'day')} (since {local_date(d.stage_entered_at, self.tz)})"
             )
-        rows: list[tuple[str, RenderableType]] = [
+        rows: list[tuple[str, Text]] = [
             (
                 "Customer",
                 Text.assemble(
@@ -164,7 +159,7 @@ class DealScreen(DetailScreen):
                     (f"  {d.customer_status.value} · enter opens", "dim"),
                 ),
             ),
-            ("Phone", safe_text(d.customer_phone)),
+            ("Phone", safe_text(phone_display(d.customer_phone, d.customer_phone_ext))),
             ("Email", safe_text(d.customer_email)),
             ("Deal", safe_text(f"#{d.number} {d.title}")),
             ("Value", value),
@@ -179,9 +174,7 @@ class DealScreen(DetailScreen):
             f" by {d.created_by}" if d.created_by else ""
         )
         rows.append(("Opened", safe_text(opened)))
-        for label, cell in rows:
-            grid.add_row(label, cell)
-        return grid
+        return Facts(rows, gap=2)
 
     def _close(self, d: DealView, now: datetime) -> Text:
         if d.expected_close_on is None:
@@ -191,7 +184,7 @@ class DealScreen(DetailScreen):
         if d.closed:
             return text
         if days < 0:
-            text.append(f"  {-days:,}d past", style="bold red")
+            text.append(f"  {-days:,}d past", style=LATE)
         elif days == 0:
             text.append("  today", style="bold")
         else:
@@ -201,14 +194,14 @@ class DealScreen(DetailScreen):
     def _source(self, d: DealView, now: datetime) -> Group | None:
         if d.ticket is None and d.equipment is None:
             return None
-        grid = _grid()
+        rows: list[tuple[str, Text]] = []
         if d.ticket is not None:
             t = d.ticket
             closed = f"closed {local_date(t.closed_at, self.tz)}" if t.closed_at else t.status
             ticket = Text.assemble(f"#{t.number} ", safe_text(t.summary), (f"  {closed}", "dim"))
-            grid.add_row("Ticket", ticket)
+            rows.append(("Ticket", ticket))
             if t.resolution:
-                grid.add_row("Resolution", safe_text(t.resolution))
+                rows.append(("Resolution", safe_text(t.resolution)))
         if d.equipment is not None:
             eq = d.equipment
             make = " ".join(x for x in (eq.brand, eq.model) if x)
@@ -219,10 +212,10 @@ class DealScreen(DetailScreen):
                 safe_text(make, style="dim", empty=""),
                 f"  {plural(age, 'year')} old (installed {eq.installed_on.isoformat()})",
             )
-            grid.add_row("Equipment", unit)
+            rows.append(("Equipment", unit))
         # "Upsell from" only when a ticket made the deal; otherwise it is just the unit quoted.
         heading = "Upsell from" if d.ticket is not None else "For the equipment"
-        return Group(Text(heading, style="bold underline"), grid)
+        return Group(Text(heading, style="bold underline"), Facts(rows, gap=2))
 
     def _tasks(self, read: DealRead, now: datetime) -> Group:
         more = " and more: see My tasks" if read.more_tasks else ""
@@ -243,23 +236,20 @@ class DealScreen(DetailScreen):
                 what.append("  (this deal)", style="dim")
             elif task.estimate_number is not None:
                 what.append(f"  (#{task.estimate_number})", style="dim")
-            due_style = "bold red" if overdue else "bold"
-            grid.add_row(Text(due, style=due_style), what, initials(task.assignee_name) or "—")
+            due_style = LATE if overdue else "bold"
+            grid.add_row(Text(due, style=due_style), what, task.assignee_initials or "—")
         return Group(heading, grid)
 
     def _history(self, d: DealView) -> Group:
         heading = _heading("History, newest first", len(d.history), d.history_total)
-        grid = Table.grid(padding=(0, 1), expand=True)
-        grid.add_column(no_wrap=True, style="dim")
-        grid.add_column(overflow="fold", ratio=1)
-        grid.add_column(no_wrap=True, style="dim")
-        for event in d.history:
-            when = local_datetime(event.at, self.tz)
-            grid.add_row(when, _event_text(event), initials(event.by) or "")
+        rows = [
+            (local_datetime(event.at, self.tz), _event_text(event), event.by_initials or "")
+            for event in d.history
+        ]
+        parts: list[RenderableType] = [heading, Events(rows)]
         if d.history_total > len(d.history):
-            older = Text(f"… {d.history_total - len(d.history):,} older", style="dim")
-            grid.add_row("", older, "")
-        return Group(heading, grid)
+            parts.append(Text(f"… {d.history_total - len(d.history):,} older", style="dim"))
+        return Group(*parts)
 
     def _interactions(self, d: DealView) -> Group:
         heading = _heading("Latest interactions", len(d.interactions), d.interactions_total)
@@ -277,9 +267,10 @@ class DealScreen(DetailScreen):
             if i.outcome:
                 what.append(f" · {i.outcome.replace('_', ' ')}")
             first = (i.notes or "").strip().splitlines()[:1]
-            if first:
-                what.append_text(safe_text(f" — {first[0][:NOTES_SHOWN]}"))
-            grid.add_row(days_ago(i.at, now, self.tz), what, initials(i.by))
+            if first:  # the column cuts it to fit with "…"; so does this, past NOTES_SHOWN
+                cut = "…" if len(first[0]) > NOTES_SHOWN else ""
+                what.append_text(safe_text(f" — {first[0][:NOTES_SHOWN]}{cut}"))
+            grid.add_row(days_ago(i.at, now, self.tz), what, i.by_initials or "")
         return Group(heading, grid)
 
     # --- keys ----------------------------------------------------------------------------
@@ -325,9 +316,9 @@ class DealScreen(DetailScreen):
 def _event_text(event: DealEvent) -> Text:
     if event.kind == "change":
         change = FieldChange(event.field or "?", event.old, event.new)
-        return Text.assemble(("✎ ", "yellow"), safe_text(change.describe()))
+        return Text.assemble(("✎ ", DUE_SOON), safe_text(change.describe()))
     moved = Text.assemble(
-        ("➜ ", "green"),
+        ("➜ ", WON),
         safe_text(event.from_stage, empty="(opened)"),
         " → ",
         safe_text(event.to_stage, style="bold"),

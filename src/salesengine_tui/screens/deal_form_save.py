@@ -24,7 +24,7 @@ from .customer_picker import ChosenCustomer, CustomerPicker, NewLeadTyped
 from .deal_draft import DealDraft, FieldRefused
 from .deal_form_rows import DealFormRows
 from .deal_owner_task import NOBODY, read_first_task
-from .new_lead import known_customer_label
+from .new_lead import DUPLICATE_HINT, known_customer_label
 from .picker import Picker
 
 ANYWAY = "anyway"  # a new lead despite a known customer with its phone or email
@@ -109,12 +109,15 @@ class DealSaveFlow(DealFormRows):
             return choice.id, choice.name, None
         if isinstance(choice, NewLeadTyped):
             values = choice.values()
+            region = self.app.ctx.settings.phone_region  # type: ignore[attr-defined]
             for key, field_id in (
                 ("name", "cp-search"),
                 ("phone", "cp-phone"),
                 ("email", "cp-email"),
             ):
-                self._check(field_id, lambda key=key: clean_contact({key: values[key]}))
+                self._check(
+                    field_id, lambda key=key: clean_contact({key: values[key]}, region=region)
+                )
             if not (values["phone"] or "").strip() and not (values["email"] or "").strip():
                 raise FieldRefused("cp-phone", "New lead: a phone or an email, to reach them")
             return None, choice.name.strip(), values
@@ -179,4 +182,4 @@ class DealSaveFlow(DealFormRows):
                 self.action_save()
             # esc: back to the form, as typed
 
-        self.app.push_screen(Picker(title, choices), chosen)
+        self.app.push_screen(Picker(title, choices, hint=DUPLICATE_HINT), chosen)

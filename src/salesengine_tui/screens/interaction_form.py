@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from ..customers.profile import NOTES_MAX
 from ..db.models import InteractionDirection, InteractionType
 from ..ui.display import visible
+from ..widgets.pick_list import PickList
 from .saving_form import SavingForm
 
 KINDS: list[tuple[str, InteractionType, InteractionDirection]] = [
@@ -55,14 +56,19 @@ class InteractionForm(SavingForm[NewInteraction]):
                 Content.assemble(("Log an interaction with ", "bold"), visible(self.customer_name)),
                 classes="modal-title",
             )
-            yield OptionList(*(Option(label, id=str(i)) for i, (label, _, _) in enumerate(KINDS)))
+            yield PickList(
+                *(Option(label, id=str(i)) for i, (label, _, _) in enumerate(KINDS)),
+                id="interaction-kind",
+            )
             yield Input(
                 placeholder="Notes; enter to save", max_length=NOTES_MAX, id="interaction-notes"
             )
             yield Static(Content("enter: notes, then save · esc cancel"), classes="modal-hint")
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).highlighted = 0
+        kinds = self.query_one("#interaction-kind", PickList)
+        kinds.highlighted = 0
+        kinds.focus()  # the first field has the cursor from the start
 
     @on(OptionList.OptionSelected)
     def _kind(self) -> None:

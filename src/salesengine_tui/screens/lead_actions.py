@@ -14,6 +14,7 @@ from textual import work
 from ..access import permissions
 from ..base.errors import UserError
 from ..customers.leads import LeadRow, Person
+from ..customers.phones import phone_display
 from ..deals.pipelines import PipelineInfo
 from ..ui.display import money, plural, safe_text, visible
 from ..widgets.leads_table import LeadsTable
@@ -84,7 +85,8 @@ class LeadActions(_Screen):
 
         # No task named: the call is for the lead's call due by today, if any (the dialog shows
         # which, and changes it with `t`).
-        screen = quick_call_for(self.desk, CallTarget(lead.id, lead.name, lead.phone))
+        phone = phone_display(lead.phone, lead.phone_ext)
+        screen = quick_call_for(self.desk, CallTarget(lead.id, lead.name, phone))
         self.app.push_screen(screen, lambda result: self._called(lead, result))
 
     def _called(self, lead: LeadRow, result: CallResult | None) -> None:

@@ -8,7 +8,7 @@ several for either; `f` filters, `/` searches, `o` shows only mine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
 from typing import ClassVar
@@ -25,7 +25,7 @@ from ..usecases.context import AppContext
 from ..widgets.leads_table import LeadsTable, header_line
 from ..widgets.virtual_list import BlockRequest
 from .base import SectionScreen
-from .commands import PaletteCommand
+from .commands import PaletteCommand, key_of
 from .debounce import Debounce
 from .keys import bindings
 from .lead_actions import LeadActions
@@ -160,6 +160,11 @@ class LeadsScreen(LeadActions, SectionScreen):
     def _selected(self, message: LeadsTable.Selected) -> None:
         message.stop()
 
+    @on(LeadsTable.Opened)
+    def _double_clicked(self, message: LeadsTable.Opened) -> None:
+        message.stop()
+        self.action_open()
+
     # --- navigation ---------------------------------------------------------------------
 
     def action_cursor(self, delta: int) -> None:
@@ -252,16 +257,17 @@ class LeadsScreen(LeadActions, SectionScreen):
         return super().check_action(action, parameters)
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
+        def keyed(title: str, help_: str, run: Callable[[], object], key_id: str) -> PaletteCommand:
+            return PaletteCommand(title, help_, run, key_id=key_id, keys=key_of(_KEYS, key_id))
+
+        marked = "The lead or the marked leads"
         yield from super().palette_commands()
-        yield PaletteCommand("Call the lead", "Quick Call (c)", self.action_call)
-        yield PaletteCommand(
-            "Convert to customer", "The lead or the marked leads (v)", self.action_convert
-        )
-        yield PaletteCommand("Assign owner", "The lead or the marked leads (a)", self.action_assign)
-        yield PaletteCommand(
-            "Filter leads", "Status, source, owner, not contacted, due (f)", self.action_filters
-        )
+        yield keyed("Call the lead", "Quick Call", self.action_call, "leads.call")
+        yield keyed("Convert to customer", marked, self.action_convert, "leads.convert")
+        yield keyed("Assign owner", marked, self.action_assign, "leads.assign")
+        filters = "Status, source, owner, not contacted, due"
+        yield keyed("Filter leads", filters, self.action_filters, "leads.filter")
         for status, title, _noun in STATUSES:
             show = partial(self._show_status, status)
-            yield PaletteCommand(f"Show {title.lower()}", "The inbox's status filter (f)", show)
-        yield PaletteCommand("Only my leads", "Toggle (o)", self.action_only_mine)
+            yield keyed(f"Show {title.lower()}", "The inbox's status filter", show, "leads.filter")
+        yield keyed("Only my leads", "Toggle", self.action_only_mine, "leads.mine")

@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..ui.display import safe_text, visible
+from ..widgets.pick_list import PickList
 
 OTHER = "__other__"
 
@@ -22,6 +23,7 @@ class LostReasonScreen(ModalScreen[str | None]):
     """Returns the reason, or None when the user cancels (the move is then not made)."""
 
     CSS_PATH = "modal.tcss"
+    DEFAULT_CLASSES = "dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel the move", id="lost.cancel"),
     ]
@@ -42,7 +44,7 @@ class LostReasonScreen(ModalScreen[str | None]):
                 ),
                 classes="modal-title",
             )
-            yield OptionList(
+            yield PickList(
                 *(Option(safe_text(reason), id=str(i)) for i, reason in enumerate(self.reasons)),
                 Option("Other (type a reason)…", id=OTHER),
                 id="reason-options",

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
 
-from ..activity.notifications import Arrived
-from ..customers.leads import LeadQuery, Person
-from ..customers.status import StatusSourceBreakdown
-from ..deals.board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
-from ..deals.figures import Dashboard
-from ..deals.pipelines import PipelineInfo
-from ..marketing.blasts import BlastSummary, Progress, Sent
-from ..marketing.saved_segments import Saved
-from ..marketing.segments import Member
-from ..usecases.blasts import BlastCheck
+if TYPE_CHECKING:  # annotations only: the app's first paint need not import them all
+    from ..activity.notifications import Arrived
+    from ..customers.leads import LeadQuery, Person
+    from ..customers.status import StatusSourceBreakdown
+    from ..deals.board import BoardChange, BoardQuery, Card, CardDetail, Column, Move
+    from ..deals.figures import Dashboard
+    from ..deals.pipelines import PipelineInfo
+    from ..marketing.blasts import BlastSummary, Progress, Sent
+    from ..marketing.saved_segments import Saved
+    from ..marketing.segments import Member
+    from ..usecases.blasts import BlastCheck
 
 
 @dataclass

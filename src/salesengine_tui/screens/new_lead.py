@@ -10,25 +10,24 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label, Static
+from textual.suggester import Suggester, SuggestFromList
 
 from ..customers.leads import Duplicate
+from ..customers.phones import phone_display
 from ..ui.display import editable, plural, safe_text
 from .contact_fields import ContactFieldsForm
 from .picker import Picker
 
 Values = dict[str, str | None]
+DUPLICATE_HINT = "enter to choose · esc: back to the form, as typed"
 
 
 def known_customer_label(verb: str, d: Duplicate) -> Text:
     """`Open Hank Hill (lead, +12145550101 · hank@example.com)`: a known customer a lead
     being typed may be (the inbox's new lead, the deal form's)."""
-    contact = " · ".join(x for x in (d.phone, d.email) if x)
+    contact = " · ".join(x for x in (phone_display(d.phone, d.phone_ext), d.email) if x)
     name = safe_text(d.name, style="bold")
     return Text.assemble(f"{verb} ", name, f" ({d.status.value}, ", safe_text(contact), ")")
 
@@ -89,23 +88,14 @@ class NewLeadForm(ContactFieldsForm):
                 self.action_save()
             elif isinstance(choice, uuid.UUID):  # the form closes; the customer opens
                 self.dismiss(choice)  # type: ignore[arg-type]
-            # esc: back to the form, as typed
+            # esc: None, back to the form as typed (the hint says so)
 
-        self.app.push_screen(Picker(title, choices), chosen)
+        self.app.push_screen(Picker(title, choices, hint=DUPLICATE_HINT), chosen)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="modal-box", id="new-lead-box"):
-            yield Static(Content("New lead"), classes="modal-title")
-            with VerticalScroll(id="contact-fields"):
-                for key, label in self.FIELDS:
-                    yield Label(label)
-                    suggester = (
-                        SuggestFromList([editable(s) for s in self.sources], case_sensitive=False)
-                        if key == "lead_source"
-                        else None
-                    )
-                    yield Input(id=f"lead-{key}", max_length=300, suggester=suggester)
-            yield Static(id="contact-error")
-            yield Static(
-                Content("enter: next field · ctrl+s save · esc cancel"), classes="modal-hint"
-            )
+    def heading(self) -> Content:
+        return Content.styled("New lead", "bold")
+
+    def suggester(self, key: str) -> Suggester | None:
+        if key != "lead_source":
+            return None
+        return SuggestFromList([editable(s) for s in self.sources], case_sensitive=False)

@@ -1,5 +1,6 @@
 """Alerts: the notifications for the person at the desk (managers can show everyone's).
-New ones arrive live (the app listens and tells this screen); enter opens the customer."""
+New ones arrive live (the app listens and tells this screen); enter opens the customer; `M`
+marks all of yours read, once you said yes to how many."""
 
 from __future__ import annotations
 
@@ -18,22 +19,24 @@ from textual.widgets import Static
 
 from ..access import permissions
 from ..activity import notifications
-from ..ui.display import local_datetime, number, safe_text, visible
+from ..ui.display import local_datetime, number, plural, safe_text, visible
 from ..usecases import AppContext
 from ..widgets.safe_table import Column, SafeTable
 from .base import SectionScreen
 from .commands import PaletteCommand, from_keys
+from .confirm import ConfirmDialog
 from .customer import CustomerScreen
 from .keys import bindings
 from .sections import NOTIFICATIONS
 
+CUSTOMER_WIDTH = 18
 COLUMNS = [
     Column("unread", " ", width=1),
     Column("when", "When", width=16),
     Column("title", "Notification"),
-    Column("customer", "Customer", width=18),
+    Column("customer", "Customer", width=CUSTOMER_WIDTH),
 ]
-FIXED = 1 + 16 + 18 + 2 * len(COLUMNS)  # everything but the title, cell padding included
+FIXED = 1 + 16 + CUSTOMER_WIDTH + 2 * len(COLUMNS)  # all but the title, cell padding included
 
 _KEYS = [
     ("enter", "open", "Open", "alerts.open", "Open the customer (marks it read)", True),
@@ -67,6 +70,13 @@ def _title(item: notifications.Item, room: int, *, whose: bool) -> Text:
     return text
 
 
+def _customer(item: notifications.Item) -> Text:
+    """The customer's name, cut with "…" to its column (the table would cut it silently)."""
+    text = safe_text(item.customer_name, empty="—")
+    text.truncate(CUSTOMER_WIDTH, overflow="ellipsis")
+    return text
+
+
 class NotificationsScreen(SectionScreen):
     SECTION = NOTIFICATIONS
     CSS_PATH = "notifications.tcss"
@@ -77,6 +87,7 @@ class NotificationsScreen(SectionScreen):
         super().__init__(ctx)
         self.everyone = False
         self.items: list[notifications.Item] = []
+        self.unread = 0  # of yours, as last loaded
 
     def compose_body(self) -> ComposeResult:
         yield SafeTable(COLUMNS, id="alerts")
@@ -94,7 +105,7 @@ class NotificationsScreen(SectionScreen):
     @on(AlertsLoaded)
     def _show(self, message: AlertsLoaded) -> None:
         message.stop()
-        self.items = message.items
+        self.items, self.unread = message.items, message.unread
         table = self.query_one("#alerts", SafeTable)
         # The title takes the width the other columns leave (the table scrolls no sideways).
         room = max(20, self.size.width - FIXED - 2)
@@ -105,7 +116,7 @@ class NotificationsScreen(SectionScreen):
                     safe_text("●" if item.unread else "", style="bold $accent"),
                     safe_text(local_datetime(item.created_at, self.tz)),
                     _title(item, room, whose=message.everyone),
-                    safe_text(item.customer_name, empty="—"),
+                    _customer(item),
                 ],
             )
             for item in message.items
@@ -152,7 +163,24 @@ class NotificationsScreen(SectionScreen):
             self._mark([item.id])
 
     def action_mark_all_read(self) -> None:
-        self._mark(None)
+        unread = self.unread
+        if not unread:
+            self.notify("Nothing unread: all yours are read", markup=False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._mark(None)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Mark {plural(unread, 'alert')} read?",
+                "Every unread notification of yours is marked read; there is no undo.",
+                yes="Mark read",
+                no="Keep them",
+            ),
+            answered,
+        )
 
     @work(thread=True, exit_on_error=False, group="alerts-write")
     def _mark(self, ids: list[uuid.UUID] | None) -> None:

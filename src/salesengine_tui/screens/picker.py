@@ -1,4 +1,5 @@
-"""A small modal list to pick one of a few choices (an owner, a filter); esc picks nothing."""
+"""A small modal list to pick one of a few choices (an owner, a filter): ↑↓ or j/k move, typing
+jumps to the first choice that starts with (else contains) what is typed; esc picks nothing."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..ui.display import shown_text, visible
+from ..widgets.pick_list import PickList
 
 V = TypeVar("V")
+HINT = "↑↓/jk move · type to jump · enter to choose · esc to cancel"
 
 
 class Picker(ModalScreen[V | None], Generic[V]):
@@ -25,6 +28,7 @@ class Picker(ModalScreen[V | None], Generic[V]):
     go through `display` here too: whatever a caller put in them is shown, never obeyed."""
 
     CSS_PATH = "modal.tcss"
+    DEFAULT_CLASSES = "dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="picker.cancel"),
     ]
@@ -33,12 +37,12 @@ class Picker(ModalScreen[V | None], Generic[V]):
         super().__init__()
         self.title_text = title
         self.choices = list(choices)
-        self.hint = hint or "enter to choose · esc to cancel"
+        self.hint = hint or HINT
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Static(Content(visible(self.title_text)), classes="modal-title")
-            yield OptionList(
+            yield PickList(
                 *(
                     Option(shown_text(label), id=str(i))
                     for i, (label, _) in enumerate(self.choices)

@@ -1,10 +1,11 @@
 """Sales > Pipeline: the Kanban board. One column per stage, cards moved with the keyboard.
 
 The screen owns the keys; each `BoardColumn` draws only the cards on screen and asks for more a
-block at a time. The work lives beside it, one concern a file: `board_base` (what is shown,
-loading), `board_moves` (move, undo, Lost reason, stage picker, owner), `board_edits` (a new
-deal, an edit, the deal screen), `board_filter` (filter, only mine, sort, pipeline),
-`board_live` (other terminals' changes, by NOTIFY).
+block at a time; `BoardLanes` shows as many whole lanes as fit and owns the mouse. The work
+lives beside it, one concern a file: `board_base` (what is shown, loading), `board_moves`
+(move, undo, Lost reason, stage picker, owner), `board_edits` (a new deal, an edit, the deal
+screen), `board_filter` (filter, only mine, sort, pipeline), `board_drag` (click, double-click,
+drag and drop), `board_live` (other terminals' changes, by NOTIFY).
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from textual.widgets import Input
 
 from ..access import permissions
 from ..widgets.board_lanes import BoardLanes
-from .board_edits import BoardEdits
-from .board_filter import BoardFilter
+from .board_drag import BoardDrag
 from .board_live import BoardLive
-from .board_moves import BoardMoves
 from .commands import PaletteCommand
 from .customer import CustomerScreen
 from .keys import bindings
@@ -37,19 +36,30 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
     ("G,end", "last", "Last", "board.last", "Last card of the column", False),
     ("pageup", "page(-1)", "Page up", "board.page_up", "A screenful of cards up", False),
     ("pagedown", "page(1)", "Page down", "board.page_down", "A screenful of cards down", False),
+    # One row a key: `L` and `H` are keys of their own (shown as themselves, rebound on
+    # their own), listed beside the arrows they stand for.
     (
-        "shift+right,L",
+        "shift+right",
         "shift(1)",
         "Move →",
         "board.move_next",
         "Move the card to the next stage",
         True,
     ),
+    ("L", "shift(1)", "Move →", "board.move_next_alt", "Move the card to the next stage", False),
     (
-        "shift+left,H",
+        "shift+left",
         "shift(-1)",
         "Move ←",
         "board.move_prev",
+        "Move the card to the previous stage",
+        False,
+    ),
+    (
+        "H",
+        "shift(-1)",
+        "Move ←",
+        "board.move_prev_alt",
         "Move the card to the previous stage",
         False,
     ),
@@ -105,7 +115,7 @@ _KEYS: list[tuple[str, str, str, str, str, bool]] = [
 ]
 
 
-class PipelineScreen(BoardMoves, BoardEdits, BoardFilter, BoardLive):
+class PipelineScreen(BoardDrag, BoardLive):
     SECTION = PIPELINE
     CSS_PATH = "pipeline.tcss"
     AUTO_FOCUS = "BoardColumn"
@@ -114,9 +124,6 @@ class PipelineScreen(BoardMoves, BoardEdits, BoardFilter, BoardLive):
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="Filter: customer name or estimate title", id="board-filter")
         yield BoardLanes(id="board")
-
-    def on_resize(self) -> None:
-        self.board_lanes.fit()
 
     # --- navigation ---------------------------------------------------------------------
 

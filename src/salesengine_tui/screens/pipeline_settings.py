@@ -10,14 +10,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..deals import pipeline_admin
 from ..deals.pipelines import PipelineInfo, next_pipeline
@@ -25,12 +24,13 @@ from ..ui.display import number, safe_text, visible
 from ..usecases.context import AppContext
 from ..usecases.desk import Desk
 from ..usecases.pipelines import PipelineStages
+from ..widgets.app_footer import AppFooter
 from ..widgets.stages_table import StagesTable
 from .base import APP_TITLE, describe_error
 from .commands import PaletteCommand, ScreenCommands, from_keys
+from .confirm import ConfirmDialog
 from .keys import bindings
 from .messages import Notice
-from .picker import Picker
 from .stage_form import StageForm
 from .text_prompt import TextPrompt
 
@@ -98,7 +98,7 @@ class PipelineSettingsScreen(Screen[None]):
             ),
             id="stages-help",
         )
-        yield Footer()
+        yield AppFooter()  # keeps `? Keys` at any width
 
     def on_mount(self) -> None:
         # Not a section screen: this is its one load on arrival.
@@ -230,13 +230,13 @@ class PipelineSettingsScreen(Screen[None]):
                 markup=False,
             )
             return
-        choices = [(Text(f"Delete “{visible(stage.name)}”"), True), (Text("Keep it"), False)]
 
         def chosen(yes: bool | None) -> None:
             if yes:
                 self._change("delete the stage", lambda: self.desk.pipelines.delete_stage(stage.id))
 
-        self.app.push_screen(Picker(f"Delete the stage “{visible(stage.name)}”?", choices), chosen)
+        question = f"Delete the stage “{stage.name}”?"  # the dialog shows data, never obeys it
+        self.app.push_screen(ConfirmDialog(question, yes="Delete", no="Keep it"), chosen)
 
     def action_next_pipeline(self) -> None:
         following = next_pipeline(self.pipelines, self.pipeline_id)

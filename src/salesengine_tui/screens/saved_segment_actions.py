@@ -145,7 +145,12 @@ class SavedSegmentActions(ConditionActions):
         choices = [
             (
                 Text.assemble(
-                    safe_text(s.name, "bold"), "  ", safe_text(s.text, "dim"), no_wrap=True, end=""
+                    safe_text(s.name, "bold"),
+                    "  ",
+                    safe_text(s.text, "dim"),
+                    no_wrap=True,
+                    overflow="ellipsis",
+                    end="",
                 ),
                 s,
             )

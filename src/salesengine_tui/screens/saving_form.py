@@ -38,6 +38,7 @@ class SaveDone(Message):
 
 
 class SavingForm(ModalScreen[ResultT | None], Generic[ResultT]):
+    DEFAULT_CLASSES = "dialog"  # centred, the screen behind dimmed (modal.tcss)
     # A Static under the fields that shows why a save failed (None: the toast alone).
     ERROR_ID: ClassVar[str | None] = None
 

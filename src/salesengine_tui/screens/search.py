@@ -22,12 +22,11 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ..customers.phones import phone_display
 from ..search import LIMIT, Hit, Kind
 from ..ui.display import money, safe_text, visible
 from ..usecases import Desk
 from .base import describe_error
-from .customer import CustomerScreen
-from .deal import DealScreen
 from .debounce import Debounce
 
 SEARCH_KEY = "ctrl+f"  # the app's binding, from every section
@@ -43,7 +42,7 @@ OPENS = {
 def hit_detail(hit: Hit) -> list[str | None]:
     """What the line under a hit says (data: show it through `safe_text`)."""
     if hit.kind is Kind.customer:
-        return [hit.state, hit.phone, hit.email]
+        return [hit.state, phone_display(hit.phone, hit.phone_ext), hit.email]
     if hit.kind is Kind.deal:
         return [hit.customer_name, money(hit.amount), hit.state]
     return [hit.customer_name, hit.state]
@@ -73,6 +72,11 @@ def open_hit(app: App[object], desk: Desk, hit: Hit | None) -> None:
     """Open what a search found: the customer, the deal, or the ticket's customer."""
     if hit is None:
         return
+    # Imported here: the search is open from every section, but these two screens (and all
+    # they import) are not needed for the app's first paint.
+    from .customer import CustomerScreen
+    from .deal import DealScreen
+
     if hit.kind is Kind.deal:
         app.push_screen(DealScreen(desk.ctx, hit.id))
     else:

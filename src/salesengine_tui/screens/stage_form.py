@@ -1,29 +1,26 @@
-"""A stage's settings in one form: name, probability, rotting days, follow-up rule. Each field
-is checked by the same parser the domain uses, and the cursor goes to the wrong one. The form
-closes once saved; if the save fails it stays as typed and says why."""
+"""A stage's settings in one form: name, probability, rotting days, follow-up rule, one line
+each (it fits 80x24). Each field is checked by the same parser the domain uses, and the cursor
+goes to the wrong one. The form closes once saved; if the save fails it stays as typed and
+says why."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Input, Label, Static
 
 from ..base.errors import UserError
 from ..deals import pipeline_admin
 from ..ui.display import editable, visible
+from .fields_form import FieldsForm
 from .keys import bindings
-from .saving_form import SavingForm
 
 
-class StageForm(SavingForm[dict[str, str]]):
-    CSS_PATH = "modal.tcss"
-    ERROR_ID = "prompt-error"
+class StageForm(FieldsForm[dict[str, str]]):
+    PREFIX = "stage"
+    MAX_LENGTH = 60
     BINDINGS: ClassVar[list[BindingType]] = bindings(
         [
             ("escape", "dismiss", "Cancel", "stage.cancel", "Close without saving"),
@@ -31,11 +28,16 @@ class StageForm(SavingForm[dict[str, str]]):
         ]
     )
     FIELDS = (
-        ("name", "Name", ""),
-        ("probability", "Probability (%)", "0 to 100"),
-        ("rotting_days", "Rotting after (days)", "blank: never"),
-        ("follow_up_after_days", "Follow up after (days without activity)", "blank: no rule"),
+        ("name", "Name"),
+        ("probability", "Probability %"),
+        ("rotting_days", "Rots after"),
+        ("follow_up_after_days", "Follow up after"),
     )
+    PLACEHOLDERS: ClassVar[dict[str, str]] = {
+        "probability": "0 to 100",
+        "rotting_days": "days in the stage; blank: never",
+        "follow_up_after_days": "days without activity; blank: no rule",
+    }
 
     def __init__(
         self, stage: pipeline_admin.StageSettings, save: Callable[[dict[str, str]], object]
@@ -43,37 +45,20 @@ class StageForm(SavingForm[dict[str, str]]):
         super().__init__(save)
         self.stage = stage
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> Content:
+        return Content.assemble(("Edit stage ", "bold"), visible(self.stage.name))
+
+    def start(self, key: str) -> str:
         s = self.stage
-        values = {
+        return {
             "name": editable(s.name),  # editable: hidden characters left out
             "probability": str(s.probability),
             "rotting_days": str(s.rotting_days or ""),
             "follow_up_after_days": str(s.follow_up_after_days or ""),
-        }
-        with Vertical(classes="modal-box"):
-            yield Static(
-                Content.assemble(("Edit stage ", "bold"), visible(s.name)), classes="modal-title"
-            )
-            for key, label, placeholder in self.FIELDS:
-                yield Label(label)
-                yield Input(values[key], placeholder=placeholder, id=f"stage-{key}", max_length=60)
-            yield Static(id="prompt-error")
-            yield Static(
-                Content("enter: next field · ctrl+s save · esc cancel"), classes="modal-hint"
-            )
+        }[key]
 
-    def values(self) -> dict[str, str]:
-        return {key: self.query_one(f"#stage-{key}", Input).value for key, _, _ in self.FIELDS}
-
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        keys = [key for key, _, _ in self.FIELDS]
-        key = (event.input.id or "").removeprefix("stage-")
-        if key == keys[-1]:
-            self.action_save()
-        else:
-            self.query_one(f"#stage-{keys[keys.index(key) + 1]}", Input).focus()
+    def placeholder(self, key: str) -> str:
+        return self.PLACEHOLDERS.get(key, "")
 
     def action_save(self) -> None:
         v = self.values()
@@ -90,7 +75,6 @@ class StageForm(SavingForm[dict[str, str]]):
             try:
                 check()
             except UserError as error:
-                self.query_one("#prompt-error", Static).update(Content(visible(str(error))))
-                self.query_one(f"#stage-{key}", Input).focus()
+                self.refuse(str(error), f"#stage-{key}")
                 return
         self.submit(v)

@@ -1,4 +1,6 @@
-"""`m`: pick any stage of the pipeline for the selected card (Won and Lost included)."""
+"""`m`: pick any stage of the pipeline for the selected card (Won and Lost included). The
+highlight starts on the stage after the card's; ↑↓ or j/k move it, typing jumps to a stage by
+name."""
 
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from textual.widgets.option_list import Option
 
 from ..deals.cards import Column
 from ..ui.display import safe_text
+from ..widgets.pick_list import PickList
 
 
 class StagePicker(ModalScreen[uuid.UUID | None]):
     """Returns the chosen stage's id, or None on esc."""
 
     CSS_PATH = "modal.tcss"
+    DEFAULT_CLASSES = "dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="picker.cancel"),
     ]
@@ -51,11 +55,14 @@ class StagePicker(ModalScreen[uuid.UUID | None]):
                     (" · here now" if here else "", "dim italic"),
                 )
                 options.append(Option(label, id=str(stage.id), disabled=here))
-            yield OptionList(*options, id="stage-options")
-            yield Static(Content("enter to move · esc to cancel"), classes="modal-hint")
+            yield PickList(*options, id="stage-options")
+            yield Static(
+                Content("↑↓/jk move · type to jump · enter to move · esc to cancel"),
+                classes="modal-hint",
+            )
 
     def on_mount(self) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one(PickList)
         ids = [stage.id for stage in self.stages]
         if self.current in ids:  # start on the stage after the current one
             options.highlighted = min(ids.index(self.current) + 1, len(ids) - 1)

@@ -59,9 +59,9 @@ class ChoiceLine(Widget, can_focus=True):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "step(-1)", "Previous", show=False),
-        Binding("right", "step(1)", "Next", show=False),
-        Binding("enter", "submit", "Next field", show=False),
+        Binding("left", "step(-1)", "Previous", show=False, id="choice.previous"),
+        Binding("right", "step(1)", "Next", show=False, id="choice.next"),
+        Binding("enter", "submit", "Next field", show=False, id="choice.submit"),
     ]
 
     @dataclass
@@ -190,31 +190,31 @@ class TaskForm(SavingForm[TaskFormResult]):
             yield Static(self._heading(), classes="modal-title", id="task-heading")
             if self.fixed_customer is None:
                 assert self.find is not None
-                with Horizontal(classes="task-row", id="task-customer-row"):
-                    yield Label("Customer", classes="task-label")
+                with Horizontal(classes="form-row", id="task-customer-row"):
+                    yield Label("Customer", classes="form-label")
                     yield CustomerPicker(self.find, offer_new_lead=False, id="task-customer")
-            with Horizontal(classes="task-row"):
-                yield Label("Title", classes="task-label")
+            with Horizontal(classes="form-row"):
+                yield Label("Title", classes="form-label")
                 yield Input(
                     value=editable(title),
                     placeholder="e.g. Call back about the quote",
                     id="task-title",
                     max_length=TITLE_MAX,
                 )
-            with Horizontal(classes="task-row"):
-                yield Label("Due", classes="task-label")
+            with Horizontal(classes="form-row"):
+                yield Label("Due", classes="form-label")
                 yield Input(value=editable(due), placeholder=HELP, id="task-due", max_length=60)
             yield Static(id="task-due-help")
-            with Horizontal(classes="task-row"):
-                yield Label("Kind", classes="task-label")
+            with Horizontal(classes="form-row"):
+                yield Label("Kind", classes="form-label")
                 yield ChoiceLine(
                     [(label, k) for k, label in KIND_LABELS.items()], kind, id="task-kind"
                 )
-            with Horizontal(classes="task-row"):
-                yield Label("Assignee", classes="task-label")
+            with Horizontal(classes="form-row"):
+                yield Label("Assignee", classes="form-label")
                 yield ChoiceLine(self._people_choices([]), assignee, id="task-assignee")
-            with Horizontal(classes="task-row"):
-                yield Label("Notes", classes="task-label")
+            with Horizontal(classes="form-row"):
+                yield Label("Notes", classes="form-label")
                 yield Input(
                     value=editable(notes),
                     placeholder="optional",

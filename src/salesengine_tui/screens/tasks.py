@@ -23,6 +23,7 @@ from textual.widgets import Static
 
 from ..access import permissions
 from ..base.errors import UserError
+from ..customers.phones import phone_display
 from ..tasks.model import Bucket, TaskRow
 from ..tasks.pages import Whose
 from ..tasks.rules import describe
@@ -178,6 +179,11 @@ class TasksScreen(SectionScreen):
         message.stop()
         self.refresh_bindings()
 
+    @on(TaskList.Opened)
+    def _double_clicked(self, message: TaskList.Opened) -> None:
+        message.stop()
+        self.action_open()
+
     # --- navigation ---------------------------------------------------------------------
 
     def action_cursor(self, delta: int) -> None:
@@ -249,7 +255,8 @@ class TasksScreen(SectionScreen):
         task = self.tasks.current_task
         if task is None:
             return
-        target = CallTarget(task.customer_id, task.customer_name, task.customer_phone, task.id)
+        phone = phone_display(task.customer_phone, task.customer_phone_ext)
+        target = CallTarget(task.customer_id, task.customer_name, phone, task.id)
 
         def called(result: CallResult | None) -> None:
             if result is None:

@@ -21,6 +21,7 @@ from ..ui.display import editable, visible
 
 class TextPrompt(ModalScreen[str | None]):
     CSS_PATH = "modal.tcss"
+    DEFAULT_CLASSES = "dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="prompt.cancel"),
     ]

@@ -14,11 +14,15 @@ from textual.widgets import Static
 
 from ..activity.feed import ActivityItem
 from ..ui.display import local_datetime, visible
-from ..widgets.timeline_list import body, headline
+from ..widgets.timeline_list import author, body, headline
 
 
 class TimelineEntryScreen(ModalScreen[None]):
     CSS_PATH = "modal.tcss"
+    DEFAULT_CSS = """
+    #entry-what { text-style: bold; margin-bottom: 1; }
+    """
+    DEFAULT_CLASSES = "dialog"  # centred, the screen behind dimmed (modal.tcss)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "dismiss", "Close", id="entry.close"),
     ]
@@ -30,16 +34,16 @@ class TimelineEntryScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         item = self.item
-        who = f" · {item.user_name}" if item.user_name else ""
+        who = f" · {name}" if (name := author(item)) else ""
         with Vertical(classes="modal-box", id="entry-box"):
             yield Static(
-                Content.assemble(
-                    (local_datetime(item.at, self.tz), "dim"), "  ", visible(headline(item) + who)
-                ),
+                Content.assemble((local_datetime(item.at, self.tz), "bold"), visible(who)),
                 classes="modal-title",
             )
+            # What happened scrolls with the notes: a long deal title is never cut.
             with VerticalScroll(id="entry-body"):
+                yield Static(Content(visible(headline(item))), id="entry-what")
                 # Notes as typed: line breaks kept, everything else shown literally.
                 text = "\n".join(visible(line) for line in body(item).splitlines())
-                yield Static(Content(text or "(no notes)"))
+                yield Static(Content(text or "(no notes)"), id="entry-notes")
             yield Static(Content("esc to close"), classes="modal-hint")

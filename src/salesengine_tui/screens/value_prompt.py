@@ -25,8 +25,8 @@ class ValuePrompt(ModalScreen[Decimal | None]):
     """Returns the value typed (above $0), or None when the user cancels (no move is made)."""
 
     CSS_PATH = "modal.tcss"
+    DEFAULT_CLASSES = "dialog"
     DEFAULT_CSS = """
-    ValuePrompt { align: center middle; }
     #value-error { height: auto; color: $text-error; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [

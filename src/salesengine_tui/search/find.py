@@ -96,11 +96,19 @@ def _customer_hit(row: sa.Row, why: Why) -> Hit:
         customer_name=row.name,
         state=row.status.value,
         phone=row.phone,
+        phone_ext=row.phone_ext,
         email=row.email,
     )
 
 
-_CUSTOMER = (Customer.id, Customer.name, Customer.status, Customer.phone, Customer.email)
+_CUSTOMER = (
+    Customer.id,
+    Customer.name,
+    Customer.status,
+    Customer.phone,
+    Customer.phone_ext,
+    Customer.email,
+)
 
 
 def _customers_by_name(session: Session, typed: Typed, limit: int) -> Iterable[Hit]:

@@ -39,7 +39,8 @@ class Hit:
     customer_name: str
     state: str  # the customer's status, the deal's stage, the ticket's status
     number: int | None = None  # the deal's or the ticket's
-    phone: str | None = None
+    phone: str | None = None  # E.164 (`customers.phones.phone_display` shows it)
+    phone_ext: str | None = None
     email: str | None = None
     amount: Decimal | None = None  # the deal's value
 

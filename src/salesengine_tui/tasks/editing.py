@@ -35,6 +35,7 @@ from .rules import (
     clean_kind,
     clean_notes,
     clean_title,
+    done_message,
     require_assignee,
     require_task,
     user_name,
@@ -183,15 +184,9 @@ def _current(session: Session, task_id: uuid.UUID, *, lock: bool = False) -> _Cu
     return _Current(*row)
 
 
-def _done_message(current: _Current) -> str:
-    who = current.done_by_name or "someone"
-    when = f"{current.done_at:%Y-%m-%d %H:%M} UTC" if current.done_at else ""
-    return f"{who} already completed this task ({when}); it cannot be completed twice"
-
-
-def _check_version(current: _Current, expected_version: int) -> None:
+def _check_version(current: _Current, expected_version: int, now: datetime | None = None) -> None:
     if current.done_at is not None:
-        raise TaskAlreadyDone(_done_message(current))
+        raise TaskAlreadyDone(done_message(current.done_by_name, current.done_at, now))
     if current.version != expected_version:
         who = current.updated_by_name or "someone else"
         raise TaskConflict(
@@ -215,7 +210,7 @@ def _update(
     current = _current(session, task_id, lock=True)
     if not allow_other:
         require_task(session, actor, current.assignee_id)
-    _check_version(current, expected_version)
+    _check_version(current, expected_version, now)
     session.execute(
         sa.update(Task)
         .where(Task.id == task_id)

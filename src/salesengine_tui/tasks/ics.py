@@ -86,7 +86,8 @@ def _event(task: TaskRow, *, stamp: str, tz: ZoneInfo) -> list[str]:
     summary = f"{kind}: {clean(task.customer_name)} \u2014 {clean(task.title)}"
     details = [f"{kind}: {task.title}"]
     if task.customer_phone:
-        details.append(f"Phone: {task.customer_phone}")
+        ext = f" ext. {task.customer_phone_ext}" if task.customer_phone_ext else ""
+        details.append(f"Phone: {task.customer_phone}{ext}")
     if task.estimate_number is not None:
         details.append(f"Deal #{task.estimate_number}")
     if task.notes:

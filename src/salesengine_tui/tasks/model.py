@@ -57,7 +57,9 @@ class TaskRow:
     done_at: datetime | None
     done_by_name: str | None
     # Extras (defaults, so the fields above stay the stable API).
-    customer_phone: str | None = None
+    customer_phone: str | None = None  # E.164
+    customer_phone_ext: str | None = None
+    assignee_initials: str | None = None  # unique on the desk: where the name does not fit
     created_by: uuid.UUID | None = None
 
     @property

@@ -56,6 +56,8 @@ def _columns() -> list[Any]:
         Task.done_at,
         _done_by.name.label("done_by_name"),
         Customer.phone.label("customer_phone"),
+        Customer.phone_ext.label("customer_phone_ext"),
+        _assignee.initials.label("assignee_initials"),
         Task.created_by,
     ]
 
@@ -88,6 +90,8 @@ def _row(r: Any) -> TaskRow:
         done_at=r.done_at,
         done_by_name=r.done_by_name,
         customer_phone=r.customer_phone,
+        customer_phone_ext=r.customer_phone_ext,
+        assignee_initials=r.assignee_initials,
         created_by=r.created_by,
     )
 

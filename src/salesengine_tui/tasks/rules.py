@@ -90,3 +90,21 @@ def require_assignee(session: Session, actor: Actor, assignee_id: uuid.UUID | No
 def describe(kind: TaskKind | str, title: str) -> str:
     """ "call: Follow up on quote" for messages and the timeline."""
     return f"{kind_label(kind)}: {title}"
+
+
+def done_message(done_by: str | None, done_at: datetime | None, now: datetime | None) -> str:
+    """Who completed a task and how long ago: a span needs no time zone (a person reads
+    times in the business's zone only, and this rule has none to hand)."""
+    when = ""
+    if done_at is not None and now is not None:
+        minutes = max(0, int((now - done_at).total_seconds() // 60))
+        if minutes < 1:
+            when = " (just now)"
+        elif minutes < 60:
+            when = f" ({minutes} min ago)"
+        elif minutes < 48 * 60:
+            when = f" ({minutes // 60} h ago)"
+        else:
+            when = f" ({minutes // 1440} days ago)"
+    who = done_by or "someone"
+    return f"{who} already completed this task{when}; it cannot be completed twice"

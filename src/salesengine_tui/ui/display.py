@@ -122,9 +122,14 @@ def local_date(moment: datetime | None, tz: ZoneInfo) -> str:
     return EMPTY if moment is None else moment.astimezone(tz).date().isoformat()
 
 
-def local_datetime(moment: datetime | None, tz: ZoneInfo) -> str:
-    """Date and time in the business time zone: `2026-11-24 09:00`."""
-    return EMPTY if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+def local_datetime(moment: datetime | None, tz: ZoneInfo, *, zone: bool = False) -> str:
+    """Date and time in the business time zone, to the minute: `2026-11-24 09:00`; with
+    `zone`, its abbreviation after (`2026-11-24 09:00 CST`), where a reader may not know
+    which zone is meant (the command line). The one format of a time shown to a person;
+    files for machines (JSON, CSV, iCalendar) keep ISO-8601 in UTC."""
+    if moment is None:
+        return EMPTY
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z" if zone else "%Y-%m-%d %H:%M")
 
 
 def calendar_days(moment: datetime, now: datetime, tz: ZoneInfo) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..access import permissions
 from ..base.errors import UserError
-from ..email.outbox import require_campaign_settings
+from ..email.compliance import missing_campaign_settings
 from ..marketing import blasts
 from ..marketing.blasts import BlastSummary, DryRun, Progress, Rendered, Sent
 from ..marketing.saved_segments import Saved
@@ -23,7 +23,14 @@ class BlastCheck:
     dry: DryRun
     rendered: list[Rendered]
     problem: str | None  # what is wrong with the template, if anything
-    unready: str | None = None  # why sending would be refused (compliance not set up)
+    missing: tuple[str, ...] = ()  # settings to make before sending (compliance), by name
+
+    @property
+    def unready(self) -> str | None:
+        """Why sending would be refused now, in one line (None: it would not be)."""
+        if not self.missing:
+            return None
+        return "Sending is refused until this is set: " + ", ".join(self.missing)
 
 
 class Blasts(UseCases):
@@ -43,11 +50,7 @@ class Blasts(UseCases):
 
     def check(self, definition: Definition, subject: str, body: str) -> BlastCheck:
         """The dry run and the rendered preview (a template error is reported, not raised)."""
-        try:
-            require_campaign_settings(self.ctx.settings)
-            unready = None
-        except UserError as error:
-            unready = f"Sending is refused until this is set up: {error}"
+        missing = tuple(missing_campaign_settings(self.ctx.settings))
         now = self.now()
         problem = None
         rendered: list[Rendered] = []
@@ -59,7 +62,7 @@ class Blasts(UseCases):
                 )
             except UserError as error:
                 problem = str(error)
-        return BlastCheck(dry, rendered, problem, unready)
+        return BlastCheck(dry, rendered, problem, missing)
 
     def send(
         self, definition: Definition, subject: str, body: str, *, confirm: int, saved: Saved | None

@@ -9,9 +9,8 @@ from datetime import datetime
 
 from ..access import permissions
 from ..activity import feed
-from ..customers import profile, tickets
+from ..customers import profile, status, tickets
 from ..db.models import InteractionDirection, InteractionType, Ticket
-from ..email import outbox
 from ..search import Kind, search
 from .base import UseCases
 
@@ -25,8 +24,9 @@ class CustomerMatch:
     id: uuid.UUID
     name: str
     status: str
-    phone: str | None
+    phone: str | None  # E.164
     email: str | None
+    phone_ext: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Customers(UseCases):
         with self.read() as session:
             hits = search(session, text, limit=CUSTOMER_MATCHES * 2)
         return [
-            CustomerMatch(h.id, h.customer_name, h.state, h.phone, h.email)
+            CustomerMatch(h.id, h.customer_name, h.state, h.phone, h.email, h.phone_ext)
             for h in hits
             if h.kind is Kind.customer
         ][:CUSTOMER_MATCHES]
@@ -89,6 +89,7 @@ class Customers(UseCases):
                 expected_version=expected_version,
                 values=values,
                 now=self.now(),
+                region=self.ctx.settings.phone_region,
             )
 
     def log_interaction(
@@ -110,9 +111,13 @@ class Customers(UseCases):
                 now=self.now(),
             )
 
-    def set_opt_out(self, customer_id: uuid.UUID, opted_out: bool) -> None:
+    def set_opt_out(self, customer_id: uuid.UUID, opted_out: bool) -> bool:
+        """Opt the customer out of email (or back in) as the person at the desk, with its entry
+        on the timeline, in one transaction. False: it already was so (nothing written)."""
         with self.write() as session:
-            outbox.set_opt_out(session, customer_id, opted_out, now=self.now())
+            return status.staff_opt_out(
+                session, customer_id, opted_out=opted_out, by=self.actor.id, at=self.now()
+            )
 
     def close_ticket(self, number: int, resolution: str) -> Ticket:
         """Close ticket `number` as the operations side does ("Equipment End of Life" feeds

@@ -279,7 +279,11 @@ class Deals(UseCases):
         with self.write() as session:
             if new_lead is not None:
                 customer_id = customer_leads.create_lead(
-                    session, self.actor, new_lead, now=self.now()
+                    session,
+                    self.actor,
+                    new_lead,
+                    now=self.now(),
+                    region=self.ctx.settings.phone_region,
                 )
             assert customer_id is not None
             return open_deal(

@@ -52,10 +52,13 @@ class Leads(UseCases):
 
     def possible_duplicates(self, values: dict[str, str | None]) -> list[leads.Duplicate]:
         """Customers a new lead with these form values may already be (same email or phone)."""
-        cleaned = clean_contact(values)
+        cleaned = clean_contact(values, region=self.ctx.settings.phone_region)
         with self.read() as session:
             return leads.possible_duplicates(
-                session, email=cleaned.get("email"), phone=cleaned.get("phone")
+                session,
+                email=cleaned.get("email"),
+                phone=cleaned.get("phone"),
+                phone_ext=cleaned.get("phone_ext"),
             )
 
     # --- what a rep does ----------------------------------------------------------------------
@@ -109,7 +112,9 @@ class Leads(UseCases):
 
     def create(self, values: dict[str, str | None]) -> uuid.UUID:
         with self.write() as session:
-            return leads.create_lead(session, self.actor, values, now=self.now())
+            return leads.create_lead(
+                session, self.actor, values, now=self.now(), region=self.ctx.settings.phone_region
+            )
 
     # --- files (the CLI) --------------------------------------------------------------------
 
@@ -137,6 +142,7 @@ class Leads(UseCases):
                 dry_run=dry_run,
                 progress=progress,
                 max_bytes=self.ctx.settings.leads_import_max_mb * 1_000_000,
+                region=self.ctx.settings.phone_region,
             )
 
     def export_csv(self, out: TextIO, *, status: CustomerStatus | None = None) -> int:

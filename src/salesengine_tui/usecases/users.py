@@ -18,8 +18,15 @@ class Users(UseCases):
             return Actor.of(get_by_login(session, login))
 
     def add(
-        self, login: str, *, name: str, role: str, email: str | None = None, by: str | None = None
-    ) -> Actor:
+        self,
+        login: str,
+        *,
+        name: str,
+        role: str,
+        email: str | None = None,
+        initials: str | None = None,
+        by: str | None = None,
+    ) -> UserSummary:
         """A new user (a taken login, a bad name, role or email is a UserError), added by the
         desk's actor or, when it acts for nobody, by the user with login `by`: a manager, or
         anyone while the database has no manager yet (the first one is made so)."""
@@ -29,7 +36,8 @@ class Users(UseCases):
                 with suppress(NotFound):  # no such user: allowed only while there is no manager
                     acting = Actor.of(get_by_login(session, by))
             permissions.require_user_admin(session, acting, by)
-            return Actor.of(add_user(session, login, name=name, role=role, email=email))
+            user = add_user(session, login, name=name, role=role, email=email, initials=initials)
+            return UserSummary.of(user)
 
     def people(self) -> list[UserSummary]:
         """Everyone who can log in (not the system user), by role then login."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from textual import events
 from textual.app import ComposeResult
@@ -11,6 +12,11 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+
+
+@runtime_checkable
+class ShowsKeys(Protocol):
+    def shown_keys(self, binding_id: str, default: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -27,9 +33,16 @@ class SectionTab(Static):
         super().__init__(id=f"tab-{tab.mode}", classes="-current" if current else "")
         self.tab = tab
         self.current = current
+        self._key = tab.key
         self.tooltip = f"Go to {tab.label} (key {tab.key})"
         self._count = 0
         self._compact = False
+        self._draw()
+
+    def set_key(self, key: str) -> None:
+        """The key as the user has it (their keymap may change the default)."""
+        self._key = key
+        self.tooltip = f"Go to {self.tab.label} (key {key})"
         self._draw()
 
     def set_count(self, count: int) -> None:
@@ -46,7 +59,7 @@ class SectionTab(Static):
         count = self._count
         badge: list[str | tuple[str, str]] = [" ", (f" {count} ", "bold reverse")] if count else []
         label = [] if self._compact else [" ", self.tab.label]
-        self.update(Content.assemble((self.tab.key, "bold"), *label, *badge))
+        self.update(Content.assemble((self._key, "bold"), *label, *badge))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
@@ -112,6 +125,11 @@ class AppHeader(Horizontal):
         for tab in self.query(SectionTab):
             if tab.tab.mode == "notifications":
                 tab.set_count(count)
+
+    def on_mount(self) -> None:
+        if isinstance(self.app, ShowsKeys):  # the sections' keys after the user's keymap
+            for tab in self.query(SectionTab):
+                tab.set_key(self.app.shown_keys(f"go.{tab.tab.mode}", tab.tab.key))
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < self.NARROW

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
+from textual.geometry import Offset, Size
 from textual.strip import Strip
 
 from ..deals.cards import Card, Column
@@ -20,8 +22,10 @@ Fetch = Callable[[uuid.UUID, BlockRequest[Card]], list[Card]]
 
 
 class BoardColumn(VirtualList[Card]):
-    """Cards of one stage. The screen owns the keys; the list owns drawing and paging."""
+    """Cards of one stage. The screen owns the keys; the list owns drawing and paging; the
+    board (`BoardLanes`) owns the mouse: a press may start a drag, so no text selection."""
 
+    ALLOW_SELECT = False
     ITEM_HEIGHT = CARD_HEIGHT
     COMPONENT_CLASSES = {
         "board-column--card",
@@ -41,7 +45,7 @@ class BoardColumn(VirtualList[Card]):
         scrollbar-size-vertical: 1;
         background: $surface;
         & > .board-column--card { background: $panel; }
-        & > .board-column--cursor { background: $accent 45%; }
+        & > .board-column--cursor { background: $accent 35%; }  /* 5:1 or more for its texts */
         & > .board-column--cursor-blurred { background: $panel-lighten-2; }
         & > .board-column--muted { color: $text-muted; }
         & > .board-column--fresh { color: $text-success; }
@@ -75,6 +79,51 @@ class BoardColumn(VirtualList[Card]):
         super().notify_style_update()
         self._styles = None
 
+    def index_at(self, screen: Offset) -> int | None:
+        """The index of the card drawn at `screen` (a screen offset), None when none is."""
+        region = self.scrollable_content_region
+        if not region.contains_point(screen):
+            return None
+        index = (round(self.scroll_offset.y) + screen.y - region.y) // self.ITEM_HEIGHT
+        return index if index < self.count else None
+
+    # Whole cards at the top, always: scrolls go a card at a time, and the list's height is
+    # padded so that its very end, too, is a card's top (not a few lines into one).
+
+    def _whole_cards(self) -> None:
+        total = self.count * self.ITEM_HEIGHT
+        over = total - self.scrollable_content_region.height
+        height = total + (-over % self.ITEM_HEIGHT if over > 0 else 0)
+        if self.virtual_size.height != height:
+            self.virtual_size = Size(self.virtual_size.width, height)
+
+    def _scroll_to_item(self, index: int) -> None:
+        self._whole_cards()
+        super()._scroll_to_item(index)
+
+    def on_resize(self) -> None:
+        self._whole_cards()
+
+    # The wheel scrolls by whole cards, so none is cut at the top; with shift it is the board's
+    # (sideways, a lane at a time), so it is left to bubble up.
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if not (event.shift or event.ctrl):
+            self._wheel(event, 1)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if not (event.shift or event.ctrl):
+            self._wheel(event, -1)
+
+    def _wheel(self, event: events.MouseEvent, cards: int) -> None:
+        event.prevent_default()  # not Textual's scroll by lines
+        event.stop()
+        self._whole_cards()
+        first = round(self.scroll_offset.y) // self.ITEM_HEIGHT + cards
+        last_first = max(0, self.count - self.page_items)
+        first = max(0, min(first, last_first))
+        self.scroll_to(y=first * self.ITEM_HEIGHT, animate=False, force=True, immediate=True)
+
     def _card_styles(self) -> CardStyles:
         if self._styles is None:
 
@@ -107,13 +156,16 @@ class BoardColumn(VirtualList[Card]):
             styles=self._card_styles(),
             decided="won" if self.column.is_won else "lost" if self.column.is_lost else None,
         )
+        # The cursor's card is marked by a bar as well as its colour (colour alone is no signal
+        # on a monochrome or colour-blind reading); a blurred lane's cursor by a thin one.
+        lead = ("", "▏", "▌")[state] or " "
         console = self.app.console
         # `Text.render` leaves out the text's own style (only its spans are rendered): put it
         # under the spans, or a bold name or a muted title would show plain.
         strips = [
             Strip(
                 [
-                    Segment(" ", base),
+                    Segment(lead, base),
                     *Segment.apply_style(text.render(console), console.get_style(text.style)),
                     Segment(" ", base),
                 ]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from rich.style import Style
 from rich.text import Text
 
-from ..deals.cards import Card, initials
+from ..deals.cards import Card
 from ..deals.rotting import Freshness, days_in_stage, freshness
 from ..ui.display import calendar_days, money, safe_text
 
@@ -106,7 +106,7 @@ def card_lines(
     title = safe_text(card.title, style=styles.muted)
     value = Text.assemble(
         (shown_value(card), "bold"),
-        ("  " + initials(card.owner_name), styles.muted) if card.owner_name else "",
+        ("  " + card.owner_initials, styles.muted) if card.owner_initials else "",
         end="",
     )
     if card.last_interaction_at is None:

@@ -1,20 +1,21 @@
 """A segment as indented rows: the root heading ("Match ALL of"), then each condition and
-each nested group's heading, depth first. The widget holds the tree it shows."""
+each nested group's heading, depth first. The widget holds the tree it shows. ↑↓ or j/k move;
+no type-ahead: the segment screen's letters are its own keys."""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ..marketing import segment_tree, segments
 from ..marketing.segment_tree import Group, Path, Row
 from ..ui.display import visible
+from .pick_list import PickList
 
 
-class ConditionRows(OptionList):
+class ConditionRows(PickList):
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, type_ahead=False)
         self.root: Group = segment_tree.EMPTY
 
     def show(self, root: Group, focus: Path | None = None) -> None:

@@ -12,12 +12,20 @@ from rich.text import Text
 from textual.content import Content
 
 from ..activity.feed import ActivityItem, ActivityKind
-from ..deals.board import initials
 from ..deals.figures import DueItem, DueKind, FunnelStep, Outcomes, PipelineFigures, RottingDeal
 from ..ui.display import money, number, plural, safe_text, short_money
 from .charts import BarRow, FunnelRow, hbar
 
 STAGE_HEADINGS = ("Stage", "Deals", "Value", "Weighted", "Rotting")
+
+# Fixed colours, each one of the 16 ANSI colours exactly (a 16-colour terminal shows these, not
+# a neighbour) and readable on a dark background on the xterm and GNOME palettes. Late and
+# rotting is a red badge: red text on black is not (2.2:1 on GNOME's Tango palette).
+LATE = "bold #ffffff on #aa0000"
+DUE_SOON = "bold #ffff55"
+WON = "bold #55ff55"
+LOST = "#ff5555"  # bright red: 5:1 or more on black in every palette
+AUTOMATED = "#55ffff"
 
 # Glyph and word by interaction type (as on the customer's timeline).
 _INTERACTIONS = {
@@ -119,7 +127,7 @@ def activity_cells(item: ActivityItem, tz: ZoneInfo) -> list[object]:
         _what(item),
         cut(item.customer_name, "bold"),
         cut(_detail(item)),
-        safe_text(initials(item.user_name) or None, empty=""),
+        safe_text(item.user_initials, empty=""),
     ]
 
 
@@ -128,9 +136,9 @@ def rotting_cells(deal: RottingDeal) -> list[object]:
         cut(deal.customer_name, "bold"),
         cut(f"#{deal.number} {deal.title}"),
         cut(deal.stage_name),
-        Text(f"+{deal.days_over}d", style="bold red", justify="right"),
+        Text(f"+{deal.days_over}d", style=LATE, justify="right"),
         safe_text(short_money(deal.amount), justify="right"),
-        safe_text(initials(deal.owner_name) or None, empty=""),
+        safe_text(deal.owner_initials, empty=""),
     ]
 
 
@@ -139,21 +147,21 @@ _TASK_GLYPHS = {"call": "☎", "email": "✉", "meeting": "◎", "site_visit": "
 
 
 def due_cells(item: DueItem, tz: ZoneInfo) -> list[object]:
-    """My day's row: overdue tasks in red (days late, or the time passed today), tasks due
-    later today stand out (bold, in the warning colour), rotting deals last."""
+    """My day's row: overdue tasks on a red badge (days late, or the time passed today), tasks
+    due later today stand out (bold, in the warning colour), rotting deals last."""
     if item.kind is DueKind.task:
         at = item.at.astimezone(tz) if item.at else None
         clock = f"{at:%H:%M}" if at is not None and not item.all_day else None
         if item.overdue:
             late = f"{item.overdue_days}d late" if item.overdue_days > 0 else None
-            when = Text(late or clock or "today", style="bold red")
+            when = Text(late or clock or "today", style=LATE)
         else:
-            when = Text(clock or "today", style="bold yellow")
+            when = Text(clock or "today", style=DUE_SOON)
         glyph = _TASK_GLYPHS.get(item.task_kind or "", "•")
         what = Text.assemble(f"{glyph} ", safe_text(item.text, empty="(task)"))
-        customer = cut(item.customer_name, "bold" if item.overdue else "bold yellow")
+        customer = cut(item.customer_name, "bold" if item.overdue else DUE_SOON)
         return [when, customer, cut(what)]
-    when = Text(f"rot +{item.overdue_days}d", style="red")
+    when = Text(f"rot +{item.overdue_days}d", style=LATE)
     what = safe_text(f"#{item.estimate_number} {item.stage_name}")
     return [when, cut(item.customer_name, "bold"), cut(what)]
 
@@ -162,16 +170,16 @@ def _what(item: ActivityItem) -> Text:
     kind = item.kind
     if kind is ActivityKind.stage_move:
         won = item.to_stage is not None and item.to_stage.lower().startswith("won")
-        return Text("➜ Won" if won else "➜ Stage move", style="bold green" if won else "")
+        return Text("➜ Won" if won else "➜ Stage move", style=WON if won else "")
     if kind is ActivityKind.upsell_flag:
-        return Text("⚑ Upsell flag", style="bold yellow")
+        return Text("⚑ Upsell flag", style=DUE_SOON)
     if kind is ActivityKind.status_change:
         converted = item.from_stage == "lead" and item.to_stage == "active"
         return Text("★ Converted" if converted else "★ Status", style="bold")
     kind = item.interaction_type or ""
     glyph, label = _INTERACTIONS.get(kind, ("•", kind.capitalize()))
     if item.automated and kind == "email":
-        return Text(f"{glyph} Auto email", style="cyan")
+        return Text(f"{glyph} Auto email", style=AUTOMATED)
     arrow = "in" if item.direction == "inbound" else "out"
     return Text(f"{glyph} {label} {arrow}")
 

@@ -16,44 +16,68 @@ from textual.message import Message
 from textual.strip import Strip
 
 from ..customers.leads import LeadRow
+from ..customers.phones import phone_display
 from ..ui.display import days_ago, local_date, safe_text
 from .virtual_list import BlockRequest, VirtualList, cold_request
 
 
 class TableColumn(NamedTuple):
     label: str
-    width: int  # cells; the first column takes what is left
+    width: int  # cells at ease; the name takes what is left
+    narrow: int  # cells when the terminal is narrow (the label fits)
 
 
 COLUMNS = (
-    TableColumn("Name", 0),
-    TableColumn("Source", 14),
-    TableColumn("Age", 10),
-    TableColumn("Last touch", 12),
-    TableColumn("Next task", 11),
-    TableColumn("Owner", 14),
-    TableColumn("Phone", 15),
-    TableColumn("Status", 8),  # only when every customer is listed, not only leads
+    TableColumn("Name", 0, 0),
+    TableColumn("Source", 14, 8),
+    TableColumn("Age", 10, 6),
+    TableColumn("Last touch", 12, 10),
+    TableColumn("Next task", 11, 10),
+    TableColumn("Owner", 14, 8),
+    TableColumn("Phone", 15, 14),
+    TableColumn("Status", 8, 7),  # only when every customer is listed, not only leads
 )
-MIN_NAME = 16
-STATUS = len(COLUMNS) - 1
-
-
-# Dropped first when the terminal is narrow (80 columns): age, then owner, then source.
+NAME, STATUS = 0, len(COLUMNS) - 1
+MIN_NAME = 12  # the name never gets less (cut with "…"); it gets 16 before others widen
+EASY_NAME = 16
+# Given back first when there is room: the columns people read most (then the name).
+WIDEN_ORDER = ("Phone", "Next task", "Last touch", "Owner", "Source", "Age", "Status")
+# Dropped only when even the narrow widths do not fit (the status column at 80 columns).
 DROP_ORDER = ("Age", "Owner", "Source")
 MARK = 2  # "● " for marked rows
 
 
-def visible_columns(width: int, *, status: bool = False) -> list[int]:
-    """Indexes of the columns that fit `width` with the name at least MIN_NAME wide; the
-    status column only when asked for."""
+def column_widths(width: int, *, status: bool = False) -> dict[int, int]:
+    """Column index -> cells, for the columns shown at `width`: every column at its width
+    if the name keeps EASY_NAME cells; else each narrowed as little as the name needs (never
+    below its narrow width); a column dropped only when even that does not fit. The status
+    column only when asked for."""
     shown = [i for i in range(len(COLUMNS)) if status or i != STATUS]
-    for label in DROP_ORDER:
-        others = sum(COLUMNS[i].width + 1 for i in shown[1:])
-        if width - MARK - others >= MIN_NAME:
+    drops = [i for label in DROP_ORDER for i in shown if COLUMNS[i].label == label]
+    while True:
+        others = [i for i in shown if i != NAME]
+        room = width - MARK - len(others)  # a space before each column but the name
+        if room - sum(COLUMNS[i].width for i in others) >= EASY_NAME:
+            widths = {i: COLUMNS[i].width for i in others}
+            return {NAME: room - sum(widths.values()), **widths}
+        if room - sum(COLUMNS[i].narrow for i in others) >= MIN_NAME or not drops:
             break
-        shown.remove(next(i for i in shown if COLUMNS[i].label == label))
-    return shown
+        shown.remove(drops.pop(0))
+    widths = {i: COLUMNS[i].narrow for i in others}
+    spare = room - sum(widths.values()) - MIN_NAME
+    name = MIN_NAME + max(0, min(spare, EASY_NAME - MIN_NAME))
+    spare -= name - MIN_NAME
+    for label in WIDEN_ORDER:
+        i = next((i for i in others if COLUMNS[i].label == label), None)
+        if i is not None and spare > 0:
+            grow = min(spare, COLUMNS[i].width - widths[i])
+            widths[i] += grow
+            spare -= grow
+    return {NAME: name + max(0, spare), **dict(sorted(widths.items()))}
+
+
+# Below this many cells the columns take their narrow widths (with the status column too).
+WIDE_ENOUGH = MARK + EASY_NAME + sum(c.width + 1 for c in COLUMNS)
 
 
 def header_line(width: int, *, status: bool = False) -> Text:
@@ -63,20 +87,22 @@ def header_line(width: int, *, status: bool = False) -> Text:
 
 
 def _assemble(cells: list[Text], width: int, mark: str, *, status: bool = False) -> Text:
-    """`mark`, then the cells that fit at their column widths, one space apart; the name
-    takes the room the others leave."""
-    shown = visible_columns(width, status=status)
-    others = sum(COLUMNS[i].width + 1 for i in shown[1:])
-    name_width = max(MIN_NAME, width - len(mark) - others)
+    """`mark`, then the cells of the columns shown, at their widths, one space apart; a cell
+    longer than its column ends with "…"."""
     line = Text(mark, end="")
-    for n, i in enumerate(shown):
+    for n, (i, cells_wide) in enumerate(column_widths(width, status=status).items()):
         cell = cells[i]
-        cell.truncate(COLUMNS[i].width or name_width, overflow="ellipsis", pad=True)
+        cell.truncate(cells_wide, overflow="ellipsis", pad=True)
         if n:
             line.append(" ")
         line.append_text(cell)
     line.truncate(width, overflow="ellipsis", pad=True)
     return line
+
+
+def short_days(text: str) -> str:
+    """`12 days ago` -> `12d ago`: how a narrow column says it."""
+    return text.replace(" days", "d")
 
 
 class LeadsTable(VirtualList[LeadRow]):
@@ -94,7 +120,7 @@ class LeadsTable(VirtualList[LeadRow]):
         height: 1fr;
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
-        & > .leads-table--cursor { background: $accent 45%; }
+        & > .leads-table--cursor { background: $accent 35%; }  /* 5:1 or more for every text */
         & > .leads-table--cursor-blurred { background: $panel-lighten-2; }
         & > .leads-table--marked { color: $text-accent; text-style: bold; }
         & > .leads-table--muted { color: $text-muted; }
@@ -160,17 +186,24 @@ class LeadsTable(VirtualList[LeadRow]):
         now = self._now()
         muted = self._style("muted")
         due = item.next_task_at is not None and item.next_task_at <= now
+        age = days_ago(item.created_at, now, self._tz, never="—").replace(" ago", "")
+        touched = days_ago(item.last_interaction_at, now, self._tz)
+        if width < WIDE_ENOUGH:  # the narrow widths: "3d", "12d ago"
+            age, touched = short_days(age).replace("yesterday", "1d"), short_days(touched)
         cells = [
             safe_text(item.name, style=self._style("marked") if item.id in self.marked else "bold"),
             safe_text(item.lead_source, style=muted),
-            Text(days_ago(item.created_at, now, self._tz, never="—").replace(" ago", ""), end=""),
-            Text(days_ago(item.last_interaction_at, now, self._tz), end=""),
+            Text(age, end=""),
+            Text(touched, end=""),
             safe_text(
-                local_date(item.next_task_at, self._tz) if item.next_task_at else None,
+                # Due: a "!" with the colour (colour alone is no signal).
+                (("!" if due else "") + local_date(item.next_task_at, self._tz))
+                if item.next_task_at
+                else None,
                 style=self._style("due") if due else "",
             ),
             safe_text(item.owner_name, empty="unassigned", style=muted),
-            safe_text(item.phone),
+            safe_text(phone_display(item.phone, item.phone_ext)),
             Text(item.status.value, style=muted, end=""),
         ]
         mark = "● " if item.id in self.marked else "  "

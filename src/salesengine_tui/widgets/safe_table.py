@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
@@ -26,10 +27,49 @@ def _safe(cell: object) -> object:
     return safe_text(cell) if isinstance(cell, str) else cell
 
 
-class SafeTable(DataTable[object]):
-    """Row-cursor table whose `str` cells are shown literally (see `display.safe_text`)."""
+class SafeTable(DataTable[object], inherit_bindings=False):
+    """Row-cursor table whose `str` cells are shown literally (see `display.safe_text`).
+
+    DataTable's keys with ids (for the user's keymap) and `j`/`k` as in every list. The mouse is
+    DataTable's: a click puts the cursor on a row, a click on the cursor's row (the second of a
+    double-click) is `enter` on it, the wheel scrolls."""
 
     BINDING_GROUP_TITLE = "table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter", "select_cursor", "Open", id="table.open", tooltip="Open the row", show=False
+        ),
+        Binding("up,k", "cursor_up", "Up", id="table.up", tooltip="Previous row", show=False),
+        Binding("down,j", "cursor_down", "Down", id="table.down", tooltip="Next row", show=False),
+        Binding(
+            "left", "cursor_left", "Left", id="table.left", tooltip="Previous column", show=False
+        ),
+        Binding(
+            "right", "cursor_right", "Right", id="table.right", tooltip="Next column", show=False
+        ),
+        Binding(
+            "pageup", "page_up", "Page up", id="table.page_up", tooltip="A screenful up", show=False
+        ),
+        Binding(
+            "pagedown",
+            "page_down",
+            "Page down",
+            id="table.page_down",
+            tooltip="A screenful down",
+            show=False,
+        ),
+        Binding(
+            "home,ctrl+home",
+            "scroll_top",
+            "First",
+            id="table.first",
+            tooltip="First row",
+            show=False,
+        ),
+        Binding(
+            "end,ctrl+end", "scroll_bottom", "Last", id="table.last", tooltip="Last row", show=False
+        ),
+    ]
     DEFAULT_CSS = """
     SafeTable {
         height: 1fr;

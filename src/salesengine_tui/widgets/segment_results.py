@@ -3,6 +3,7 @@ with no conditions yet, all customers by lead source and the recent email blasts
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -26,23 +27,119 @@ COLUMNS = [
 ]
 BLAST_COLUMNS = [
     Column("when", "Sent"),
-    Column("subject", "Subject", width=34),
-    Column("segment", "Segment", width=28),
+    Column("subject", "Subject"),
+    Column("segment", "Segment"),
     Column("recipients", "To", numeric=True),
     Column("progress", "Sent / failed / waiting"),
 ]
+# Narrower than these, a column says too little; 0: left out when there is no room for it
+# (the segment, and the count the progress column adds up to anyway).
+BLAST_FLOORS = [16, 12, 0, 0, 9]
+OPTIONAL_WIDTH = 8  # an optional column is shown this wide at least, or not at all
 PREVIEW_COLUMNS = [Column("name", "Name"), Column("email", "Email"), Column("status", "Status")]
+PREVIEW_FLOORS = [10, 12, 7]
 TOTAL_KEY = "__total__"
+
+
+class ShrinkTable(SafeTable):
+    """A SafeTable whose columns fit its width: each as wide as its widest cell, and when
+    they do not all fit, the widest give up room first (never below `floors`); a cell cut to
+    fit ends with "…". Refitted when the table's width changes."""
+
+    def __init__(
+        self, columns: Sequence[Column], floors: Sequence[int], *, id: str | None = None
+    ) -> None:
+        super().__init__(columns, id=id)
+        self.floors = list(floors)
+        self._rows: list[tuple[str, list[object]]] = []
+        self._widths: list[int] = []
+
+    def show(self, rows: Iterable[tuple[str, Sequence[object]]]) -> None:
+        self._rows = [(key, [_cut(cell) for cell in cells]) for key, cells in rows]
+        self._widths = []  # refit even at the same width: the cells changed
+        self._refit()
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """As SafeTable's, with headings that end with "…" when cut too."""
+        if not self.columns:
+            for column in columns:
+                justify = "right" if column.numeric else "left"
+                label = Text(column.label, justify=justify, no_wrap=True, overflow="ellipsis")
+                self.add_column(label, key=column.key, width=column.width)
+
+    def on_resize(self) -> None:
+        self._refit()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        # A scrollbar that came with the rows takes cells: fit again after this layout.
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        room = self.scrollable_content_region.width
+        natural = [len(c.label) for c in self._initial_columns]
+        for _, cells in self._rows:
+            natural = [max(w, _width(cell)) for w, cell in zip(natural, cells, strict=True)]
+        widths = fit_widths(natural, self.floors, room, 2 * self.cell_padding)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        columns = zip(self._initial_columns, widths, strict=True)
+        self.clear(columns=True)
+        self.set_columns([c._replace(width=w) for c, w in columns if w])
+        # Rows without the cells of columns left out.
+        super().replace_rows(
+            (key, [cell for cell, w in zip(cells, widths, strict=True) if w])
+            for key, cells in self._rows
+        )
+
+
+def fit_widths(natural: Sequence[int], floors: Sequence[int], room: int, pad: int = 0) -> list[int]:
+    """Column widths that fit `room` (each shown column also takes `pad` cells): the natural
+    ones if they fit, else the widest cut down to one cap (the largest that fits), none
+    below its floor. A floor of 0 marks a column that may be left out (width 0) when the
+    others' floors leave it no room: the last such column first."""
+    widths = list(natural)
+    if sum(widths) + pad * len(widths) <= room:
+        return widths
+    least = [min(w, f or OPTIONAL_WIDTH) for w, f in zip(natural, floors, strict=True)]
+    optional = [i for i, f in enumerate(floors) if f == 0]
+    while optional and sum(least) + pad * sum(1 for w in least if w) > room:
+        least[optional.pop()] = 0  # left out
+    shown = [i for i, w in enumerate(least) if w]
+    space = room - pad * len(shown)
+    cap = max(natural)
+    while cap > 0 and sum(max(least[i], min(natural[i], cap)) for i in shown) > space:
+        cap -= 1
+    widths = [max(least[i], min(natural[i], cap)) if i in shown else 0 for i in range(len(least))]
+    # What the cap left over goes to the cut columns, the first first.
+    spare = space - sum(widths)
+    for i in shown:
+        if spare > 0 and widths[i] < natural[i]:
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
+def _cut(cell: object) -> object:
+    """A text cell that ends with "…" where its column is too narrow for it."""
+    if isinstance(cell, Text):
+        cell = cell.copy()
+        cell.no_wrap, cell.overflow = True, "ellipsis"
+    return cell
+
+
+def _width(cell: object) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
 
 
 class SegmentResults(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="segment-count")
-        yield SafeTable(PREVIEW_COLUMNS, id="segment-preview")
+        yield ShrinkTable(PREVIEW_COLUMNS, PREVIEW_FLOORS, id="segment-preview")
         yield SafeTable(COLUMNS, id="sources")
         yield Static(id="sources-note")
         yield Static(Content("Recent email blasts"), id="blasts-title")
-        yield SafeTable(BLAST_COLUMNS, id="blasts")
+        yield ShrinkTable(BLAST_COLUMNS, BLAST_FLOORS, id="blasts")
 
     def show_home(self, home: bool) -> None:
         """The home (sources and blasts) when there are no conditions, else the members."""
@@ -62,15 +159,12 @@ class SegmentResults(Vertical):
         )
         count_line.tooltip = f"counted in {elapsed * 1000:,.0f} ms"
         rows = [
-            (str(m.id), [safe_text(m.name), safe_text(m.email, empty="—"), m.status])
+            (str(m.id), [safe_text(m.name), safe_text(m.email, empty="—"), safe_text(m.status)])
             for m in members
         ]
-        preview = self.query_one("#segment-preview", SafeTable)
-        # Widths fixed from the data: a table shown after being hidden can otherwise draw its
-        # header with widths from before the rows came.
-        preview.clear(columns=True)
-        preview.set_columns(_fitted(PREVIEW_COLUMNS, [cells for _, cells in rows]))
-        preview.replace_rows(rows)
+        # Widths fitted to the data and the room: a table shown after being hidden can
+        # otherwise draw its header with widths from before the rows came.
+        self.query_one("#segment-preview", ShrinkTable).show(rows)
 
     def show_failed(self, error: str) -> None:
         """The count failed: say why, and leave no members of an earlier count on show."""
@@ -89,10 +183,9 @@ class SegmentResults(Vertical):
         sources.replace_rows(rows)
         sources.refresh(layout=True)  # see show_count
         self.query_one("#blasts-title", Static).display = bool(sent)
-        self.query_one("#blasts", SafeTable).display = bool(sent)
-        self.query_one("#blasts", SafeTable).replace_rows(
-            (str(b.id), _blast_cells(b, tz)) for b in sent
-        )
+        blasts = self.query_one("#blasts", ShrinkTable)
+        blasts.display = bool(sent)
+        blasts.show((str(b.id), _blast_cells(b, tz)) for b in sent)
         note = ""
         if breakdown.more_sources:
             note = f"{number(breakdown.more_sources)} smaller sources not listed (in the total)"
@@ -102,15 +195,6 @@ class SegmentResults(Vertical):
         count_line = self.query_one("#segment-count", Static)
         count_line.update(content)
         return count_line
-
-
-def _fitted(columns: list[Column], rows: list[list[object]], most: int = 32) -> list[Column]:
-    """Each column as wide as its widest cell or label, up to `most` (longer cells are cut)."""
-    widths = [len(c.label) for c in columns]
-    for cells in rows:
-        for i, cell in enumerate(cells):
-            widths[i] = max(widths[i], Text(str(cell)).cell_len)
-    return [c._replace(width=min(w, most)) for c, w in zip(columns, widths, strict=True)]
 
 
 def _blast_cells(b: BlastSummary, tz: ZoneInfo) -> list[object]:

@@ -135,11 +135,11 @@ class TaskList(VirtualList[ListLine]):
         height: 1fr;
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
-        & > .task-list--cursor { background: $accent 45%; }
+        & > .task-list--cursor { background: $accent 35%; }  /* 5:1 or more for every text */
         & > .task-list--cursor-blurred { background: $panel-lighten-2; }
         & > .task-list--muted { color: $text-muted; }
         & > .task-list--overdue { color: $text-warning; text-style: bold; }
-        & > .task-list--today { color: $text-primary; text-style: bold; }
+        & > .task-list--today { color: $text; text-style: bold; }  /* the group title says Today */
         & > .task-list--upcoming { color: $text-muted; text-style: bold; }
         & > .task-list--group { background: $boost; }
     }

@@ -1,5 +1,8 @@
-"""A customer's timeline as a virtual list: three lines an entry (when, what and who; then the
-notes, wrapped to two lines), newest first, any number of entries."""
+"""A customer's timeline as a virtual list: three lines an entry, newest first, any number of
+entries. What happened comes first on its line (a move's stages before the deal's title), so
+what a narrow line cuts with "…" is the detail. Wide, the first line holds when and what, and
+who then the notes take two lines; narrow, when and who take the first line, what the second
+and the notes the third."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from rich.text import Text
 from textual.strip import Strip
 
 from ..activity.feed import ActivityItem, ActivityKind
+from ..customers.status import OptOutVia
 from ..deals.editing import FieldChange
 from ..ui.display import visible
 from .virtual_list import BlockRequest, VirtualList
@@ -20,30 +24,50 @@ from .virtual_list import BlockRequest, VirtualList
 # Glyph and label by kind of entry: distinguishable at a glance, in colour or not.
 _INTERACTION = {"call": "☎ Call", "email": "✉ Email", "sms": "✆ Text", "meeting": "◎ Meeting"}
 _KIND = {
-    ActivityKind.stage_move: "➜ Stage",
+    ActivityKind.stage_move: "➜",
     ActivityKind.ticket_opened: "⚒ Ticket opened",
     ActivityKind.ticket_closed: "✔ Ticket closed",
     ActivityKind.status_change: "★ Status",
     ActivityKind.deal_change: "✎",
+    ActivityKind.email_opt_out: "⊘ Opted out of email",
+    ActivityKind.email_opt_in: "✉ Opted back in to email",
 }
+_OPT_OUTS = {ActivityKind.email_opt_out, ActivityKind.email_opt_in}
+WHEN_WIDTH = 22  # `Tue 2026-11-24 09:30  `: the day (first entry of a day only) and the time
+WIDE_WHAT = 40  # below this many columns for what happened beside the time, lines stack
 
 
 def headline(item: ActivityItem) -> str:
+    """What happened, the important part first: `➜ Proposal Sent → Won · #249 Dual-fuel…`."""
     if item.kind is ActivityKind.interaction:
         label = _INTERACTION.get(item.interaction_type or "", item.interaction_type or "?")
         arrow = " in" if item.direction == "inbound" else " out"
         outcome = item.outcome.replace("_", " ") if item.outcome else ""
         return label + arrow + (f" · {outcome}" if outcome else "")
+    deal = f"#{item.estimate_number} {item.estimate_title or ''}".rstrip()
     if item.kind is ActivityKind.stage_move:
-        move = f"{item.from_stage or '(new)'} → {item.to_stage}"
-        return f"{_KIND[item.kind]} · #{item.estimate_number} {item.estimate_title or ''} · {move}"
+        return f"{_KIND[item.kind]} {item.from_stage or '(opened)'} → {item.to_stage} · {deal}"
     if item.kind is ActivityKind.status_change:
-        return f"{_KIND[item.kind]} · {item.from_stage} → {item.to_stage}"
+        return f"{_KIND[item.kind]} {item.from_stage} → {item.to_stage}"
     if item.kind is ActivityKind.deal_change:  # ✎ Value $0 → $4,200 · #249 AC unit
         change = FieldChange(item.field or "?", item.from_stage, item.to_stage).describe()
-        deal = f"#{item.estimate_number} {item.estimate_title or ''}"
         return f"{_KIND[item.kind]} {change} · {deal}"
+    if item.kind in _OPT_OUTS:  # ⊘ Opted out of email by Dana Reyes
+        return f"{_KIND[item.kind]} {_opted_by(item)}"
     return f"{_KIND[item.kind]} · #{item.ticket_number}"
+
+
+def _opted_by(item: ActivityItem) -> str:
+    if item.outcome == OptOutVia.link:
+        return "by the customer (unsubscribe link)"
+    if item.outcome is None:  # from before revision 0018
+        return "(how was not recorded)"
+    return f"by {item.user_name or 'staff'}"
+
+
+def author(item: ActivityItem) -> str | None:
+    """Who to name beside the entry (an opt-out names them in its headline already)."""
+    return None if item.kind in _OPT_OUTS else item.user_name
 
 
 def body(item: ActivityItem) -> str:
@@ -51,7 +75,7 @@ def body(item: ActivityItem) -> str:
         return item.notes or ""
     if item.kind is ActivityKind.stage_move:  # the reason of a move into Lost
         return f"Reason: {item.notes}" if item.notes else ""
-    if item.kind is ActivityKind.deal_change:
+    if item.kind is ActivityKind.deal_change or item.kind in _OPT_OUTS:
         return ""
     return item.ticket_text or ""
 
@@ -102,28 +126,36 @@ class TimelineList(VirtualList[ActivityItem]):
         return self.get_component_rich_style(f"timeline-list--{name}", partial=True)
 
     def item_strips(self, index: int, item: ActivityItem, width: int) -> list[Strip]:
-        kind = {
+        style = {
             ActivityKind.interaction: "interaction",
             ActivityKind.stage_move: "stage",
             ActivityKind.status_change: "stage",
             ActivityKind.deal_change: "stage",
+            ActivityKind.email_opt_out: "stage",
+            ActivityKind.email_opt_in: "stage",
         }.get(item.kind, "ticket")
         local = item.at.astimezone(self._tz)
         day = local.strftime("%a %Y-%m-%d") if self._starts_day(index, item) else ""
-        first = Text.assemble(
-            (f"{day:<14} ", "bold"),
-            (local.strftime("%H:%M"), self._style("muted")),
-            "  ",
-            (visible(headline(item)), self._style(kind)),
-            ("  · " + visible(item.user_name) if item.user_name else "", self._style("muted")),
-            end="",
+        when = Text.assemble(
+            (f"{day:<14} ", "bold"), (local.strftime("%H:%M"), self._style("muted")), "  "
         )
+        what = Text(visible(headline(item)), style=self._style(style), end="")
+        who = visible(author(item) or "")
         notes = visible(body(item).replace("\n", " ⏎ ")) if body(item) else ""
         inner = max(1, width - 2)
         console = self.app.console
-        lines = [first, *_wrap(notes, inner, 2, console)]
+        if inner - WHEN_WIDTH >= WIDE_WHAT:  # when and what; who, then the notes, on two lines
+            said = Text.assemble((who, self._style("muted")), " · " if who and notes else "", notes)
+            lines = [Text.assemble(when, what), *_wrap(said, inner, 2, console)]
+        else:  # when and who (a time alone: the day of the entry above); what; the notes
+            when = Text.assemble(
+                (f"{day} " if day else "", "bold"), (local.strftime("%H:%M"), self._style("muted"))
+            )
+            by = Text(f" · {who}" if who else "", style=self._style("muted"))
+            lines = [Text.assemble(when, by), what, *_wrap(Text(notes), inner, 1, console)]
         strips = []
         for line in lines:
+            line.end = ""
             line.truncate(inner, overflow="ellipsis", pad=True)
             strips.append(Strip([*Text(" ").render(console), *line.render(console)]))
         strips = [s.adjust_cell_length(width) for s in strips]
@@ -137,12 +169,14 @@ def _day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def _wrap(text: str, width: int, lines: int, console: Console) -> list[Text]:
+def _wrap(text: Text, width: int, lines: int, console: Console) -> list[Text]:
     """`text` wrapped to at most `lines` lines of `width` (the last one cut with an ellipsis)."""
     if not text:
         return [Text("", end="") for _ in range(lines)]
     # Only the start can show: wrapping 10,000 characters to keep two lines is wasted work.
-    wrapped = Text(text[: width * lines + 1], end="").wrap(console, width, overflow="fold")
+    start = text[: width * lines + 1]
+    start.end = ""
+    wrapped = start.wrap(console, width, overflow="fold")
     out = list(wrapped)[:lines]
     if len(wrapped) > lines:
         last = out[-1]

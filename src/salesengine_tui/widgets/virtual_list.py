@@ -46,7 +46,8 @@ def cold_request(block: int, count: int) -> BlockRequest[T]:
 
 
 class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False):
-    """The screen owns the keys (no bindings here); this widget owns drawing and paging."""
+    """The screen owns the keys (no bindings here: each screen binds `j`/`k` and the arrows
+    to its cursor); this widget owns drawing, paging and the mouse."""
 
     ITEM_HEIGHT: ClassVar[int] = 1
 
@@ -60,6 +61,12 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
     @dataclass
     class Selected(Message):
         """The cursor moved (or the list became current)."""
+
+        list: VirtualList[object]
+
+    @dataclass
+    class Opened(Message):
+        """The item under the cursor was double-clicked."""
 
         list: VirtualList[object]
 
@@ -202,9 +209,13 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
         self.refresh()
 
     def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on the item; a double-click opens it too (`Opened`: the
+        screen runs what its `enter` does). The wheel scrolls (ScrollView's own)."""
         index = (round(self.scroll_offset.y) + event.y) // self.ITEM_HEIGHT
         if index < self.count:
             self.move_to(index)
+            if event.chain == 2:
+                self.post_message(self.Opened(self))  # type: ignore[arg-type]
 
     def on_resize(self) -> None:
         self._lines.clear()
@@ -235,7 +246,11 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
         if strips is None:
             if len(self._lines) > 400:
                 self._lines.clear()
-            strips = self._lines[key] = self.item_strips(index, item, width)
+            # The list's own colours under each item's: a cell left without a colour would
+            # show the terminal's default (black on white in a default xterm).
+            strips = self._lines[key] = [
+                strip.apply_style(self.rich_style) for strip in self.item_strips(index, item, width)
+            ]
         return strips
 
     def render_line(self, y: int) -> Strip:

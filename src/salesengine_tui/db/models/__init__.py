@@ -26,6 +26,7 @@ from .operations import Customer, Equipment, Estimate, Ticket, User  # noqa: E40
 from .platform import Blast, EmailOutbox, JobRun, Notification, Segment  # noqa: E402
 from .sales import (  # noqa: E402
     CustomerInteraction,
+    CustomerOptOutChange,
     CustomerStatusChange,
     DealPipeline,
     DealStage,
@@ -41,6 +42,7 @@ __all__ = [
     "Blast",
     "Customer",
     "CustomerInteraction",
+    "CustomerOptOutChange",
     "CustomerStatus",
     "CustomerStatusChange",
     "DealPipeline",

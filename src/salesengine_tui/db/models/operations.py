@@ -19,14 +19,23 @@ from .enums import CustomerStatus, EstimateStatus, TicketStatus, UserRole, pg_en
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         sa.CheckConstraint("login ~ '^[a-z0-9][a-z0-9._-]{0,62}$'", name="login_format"),
         sa.CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        sa.CheckConstraint("initials ~ '^[[:alnum:]]{1,5}$'", name="initials_format"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
     login: str = Field(sa_column=sa.Column(sa.Text, nullable=False, unique=True))
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # Shown on cards and lists, unique on the desk ("JW", "JWi"); when left out, the insert
+    # trigger of revision 0017 picks free ones from the name (`salesengine_free_initials`),
+    # and the insert reads them back (eager_defaults), so an object never holds a stale None.
+    initials: str | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Text, nullable=False, unique=True, server_default=sa.FetchedValue()),
+    )
     email: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     role: UserRole = Field(sa_column=sa.Column(pg_enum(UserRole, "user_role"), nullable=False))
     # Users are deactivated, never deleted: their name stays on the history they wrote.
@@ -91,7 +100,10 @@ class Customer(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     email: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    # E.164 ("+19726532552"; a number revision 0017 could not read stays as typed), and its
+    # extension apart (digits): `customers.phones`.
     phone: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    phone_ext: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     address: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     city: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     state: str | None = Field(default=None, sa_column=sa.Column(sa.Text))

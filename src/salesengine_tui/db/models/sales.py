@@ -136,3 +136,20 @@ class CustomerStatusChange(SQLModel, table=True):
     )
     changed_at: datetime | None = Field(default=None, sa_column=timestamptz())
     reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class CustomerOptOutChange(SQLModel, table=True):
+    """A customer opted out of email, or back in: when, how (`via`: the unsubscribe link or
+    staff on the profile) and by whom, for the timeline and the opt-back-in question."""
+
+    __tablename__ = "customer_opt_out_changes"
+    __table_args__ = (sa.Index("ix_opt_out_changes_customer_at", "customer_id", "changed_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=uuid_pk())
+    customer_id: uuid.UUID = Field(sa_column=fk("customers.id", ondelete="CASCADE", nullable=False))
+    opted_out: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    via: str | None = Field(default=None, sa_column=sa.Column(sa.Text))  # None: not recorded
+    changed_by: uuid.UUID | None = Field(
+        default=None, sa_column=fk("users.id", ondelete="SET NULL")
+    )
+    changed_at: datetime | None = Field(default=None, sa_column=timestamptz())
