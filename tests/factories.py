@@ -324,3 +324,11 @@ def seed_desk(session: Session) -> Desk:
         n=2,
     )
     return Desk(manager=dana, rep=sam, customers=customers)
+
+
+def load_desk(session: Session) -> Desk:
+    """The desk of `seed_desk`, read back from a database it was seeded into (the tests'
+    seeded template): the same rows, loaded and left usable after the session closes."""
+    users = {u.login: u for u in session.exec(select(User).where(User.login.in_(("dana", "sam"))))}
+    customers = {c.name: c for c in session.exec(select(Customer))}
+    return Desk(manager=users["dana"], rep=users["sam"], customers=customers)

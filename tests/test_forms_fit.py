@@ -324,11 +324,5 @@ def assert_centred_and_whole(app: SalesEngineApp) -> None:
     )
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("state", list(STATES))
-async def test_every_dialog_is_centred_dimmed_and_whole(
-    app: SalesEngineApp, state: str, size: tuple[int, int]
-) -> None:
-    async with app.run_test(size=size) as pilot:
-        await STATES[state](pilot)
-        assert_centred_and_whole(app)
+# Checked at both sizes by tests/test_snapshots_fit_forms.py, in the same run as each picture
+# (one app run for both: the suite's time).

@@ -1,6 +1,6 @@
-"""Snapshots of the forms, pickers and dialogs at 80x24 and 120x40 (issue 16: each fits, nothing
-cut without "…", its keys line whole, the screen behind dimmed), with the small desk of
-`factories.seed_desk` and a fixed clock; each dialog reached by the keys of
+"""Snapshots of the forms, pickers and dialogs at 80x24 and 120x40: each fits, nothing cut
+without "…", its keys line whole, the screen behind dimmed (asserted too, before the picture).
+The small desk of `factories.seed_desk` and a fixed clock; each dialog reached by the keys of
 `test_forms_fit.STATES`, the work it waits on done."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from factories import Desk, app_context
 from pilot_helpers import wait_until
 from sqlalchemy import Engine
-from test_forms_fit import STATES, Steps, keys, seed_dialog_data, typed
+from test_forms_fit import STATES, Steps, assert_centred_and_whole, keys, seed_dialog_data, typed
 from textual.pilot import Pilot
 
 from salesengine_tui.app import SalesEngineApp
@@ -42,4 +42,11 @@ MORE: dict[str, Steps] = {
 def test_dialog_fits(
     snap_compare, shell: SalesEngineApp, state: str, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(shell, terminal_size=size, run_before=(STATES | MORE)[state])
+    steps = (STATES | MORE)[state]
+
+    async def run(pilot: Pilot[None]) -> None:
+        await steps(pilot)
+        if state in STATES:  # its box centred, the screen behind dimmed, its keys line whole
+            assert_centred_and_whole(shell)
+
+    assert snap_compare(shell, terminal_size=size, run_before=run)
