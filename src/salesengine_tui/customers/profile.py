@@ -30,7 +30,6 @@ from ..db.models import (
     Ticket,
     User,
 )
-from ..db.text_search import contains
 from ..tasks.model import TaskRow
 from ..tasks.queries import open_tasks
 from .phones import DEFAULT_REGION, parse_phone, phone_unchanged
@@ -96,26 +95,6 @@ class Profile:
     tickets: list[TicketRow] = field(default_factory=list)
     estimates: list[EstimateRow] = field(default_factory=list)
     opt_out: OptOutRecord | None = None  # when and how, while opted out of email
-
-
-def find_customers(session: Session, text: str, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
-    """Customers whose name, email or phone contains `text` (for "Go to customer...")."""
-    text = text.strip()
-    if len(text) < 2:
-        return []
-    stmt = (
-        sa.select(Customer.id, Customer.name)
-        .where(
-            sa.or_(
-                contains(Customer.name, text),
-                contains(Customer.email, text),
-                contains(Customer.phone, text),
-            )
-        )
-        .order_by(Customer.name, Customer.id)
-        .limit(limit)
-    )
-    return [(row.id, row.name) for row in session.execute(stmt)]
 
 
 def profile(session: Session, customer_id: uuid.UUID) -> Profile:
