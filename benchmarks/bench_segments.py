@@ -163,6 +163,7 @@ BLAST_SEGMENTS = {
 BLAST_SETTINGS = load_settings(
     company_postal_address="1 Main St, Dallas TX 75201",
     unsubscribe_url="https://example.com/unsubscribe",
+    signing_key="benchmark-signing-key",
 )
 
 

@@ -1,6 +1,12 @@
 """A real HTTP server on loopback that speaks SendGrid's and Postmark's send APIs, records every
 request it receives, and answers as scripted (success, 429 with Retry-After, 500, 401, 413 with
-an HTML page, a Postmark batch with mixed results)."""
+an HTML page, a Postmark batch with mixed results).
+
+It also serves the lists the suppression pull reads, from data a test puts in: Postmark's
+`GET /bounces` (newest first, paged by count and offset, dates read as US Eastern time) and
+`GET /message-streams/{stream}/suppressions/dump`, and SendGrid's
+`GET /v3/suppression/{bounces|spam_reports|unsubscribes}` (Unix times, limit and offset).
+A GET answer can be scripted per path (`answer_get`); `token` makes every GET ask for it."""
 
 from __future__ import annotations
 
@@ -10,7 +16,15 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+EASTERN = ZoneInfo("America/New_York")  # how Postmark reads the dates in a query
+POSTMARK_DEEPEST = 10_000  # Postmark refuses count + offset above this
+POSTMARK_NO_TOKEN = "Request does not contain a valid Server token."
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -27,6 +41,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: object
+    method: str = "POST"
+    query: dict[str, str] = field(default_factory=dict)  # a GET's
 
 
 @dataclass
@@ -44,6 +60,15 @@ class FakeProviders:
         self.inactive: set[str] = set()  # Postmark answers 406 for these addresses
         # How many times each message (by outbox id) was accepted: what a recipient receives.
         self.accepted: Counter[str] = Counter()
+        # What the suppression lists hold (tests put items in): Postmark's bounces
+        # ({"ID", "Type", "Email", "BouncedAt", "Inactive", ...}) and suppressions per stream
+        # ({"EmailAddress", "SuppressionReason", "Origin", "CreatedAt"}); SendGrid's lists
+        # by name ({"email", "created", ...}).
+        self.postmark_bounces: list[dict[str, object]] = []
+        self.postmark_suppressions: dict[str, list[dict[str, object]]] = {}
+        self.sendgrid_lists: dict[str, list[dict[str, object]]] = {}
+        self.get_script: dict[str, deque[Scripted]] = {}
+        self.token: str | None = None  # when set, a GET without it gets the provider's 401
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)  # notified as each request is recorded
         fake = self
@@ -76,12 +101,32 @@ class FakeProviders:
                     )
                 with fake.lock:
                     fake.accepted.update(accepted_ids(self.path, body, scripted))
+                self.reply(scripted)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                path, query = unquote(url.path), dict(parse_qsl(url.query))
+                with fake.lock:
+                    fake.received.append(
+                        Received(path, dict(self.headers), None, method="GET", query=query)
+                    )
+                    fake.arrived.notify_all()
+                    waiting = fake.get_script.get(path)
+                    scripted = waiting.popleft() if waiting else None
+                if scripted is None or scripted.body is None:
+                    default = fake.default_get(path, query, self.headers)
+                    if scripted is not None:
+                        default = Scripted(scripted.status, default.headers, default.body)
+                    scripted = default
+                self.reply(scripted)
+
+            def reply(self, scripted: Scripted) -> None:
                 self.send_response(scripted.status)
                 for name, value in scripted.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(scripted.body)))
+                self.send_header("Content-Length", str(len(scripted.body or b"")))
                 self.end_headers()
-                self.wfile.write(scripted.body)
+                self.wfile.write(scripted.body or b"")
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         # A scripted slow answer must not hold the test up at shutdown.
@@ -114,6 +159,36 @@ class FakeProviders:
                     )
             return Scripted(200, {"Content-Type": "application/json"}, json.dumps(results).encode())
         return Scripted(404, {"Content-Type": "text/html"}, b"<html>not here</html>")
+
+    def default_get(self, path: str, query: dict[str, str], headers: Message) -> Scripted:
+        """The suppression lists, as the providers answer them."""
+        parts = path.strip("/").split("/")
+        if path.startswith("/v3/"):
+            if self.token is not None and headers.get("Authorization") != f"Bearer {self.token}":
+                return _json(401, {"errors": [{"message": "authorization required"}]})
+            with self.lock:
+                if parts[1:2] == ["suppression"] and parts[2:3] and parts[2] in self.sendgrid_lists:
+                    return _sendgrid_list(list(self.sendgrid_lists[parts[2]]), query)
+        else:
+            if self.token is not None and headers.get("X-Postmark-Server-Token") != self.token:
+                return _json(401, {"ErrorCode": 10, "Message": POSTMARK_NO_TOKEN})
+            with self.lock:
+                if path == "/bounces":
+                    return _postmark_bounces(list(self.postmark_bounces), query)
+                if len(parts) == 4 and parts[0] == "message-streams" and parts[3] == "dump":
+                    stream = self.postmark_suppressions.get(parts[1], [])
+                    return _postmark_dump(list(stream), query)
+        return Scripted(404, {"Content-Type": "text/html"}, b"<html>not here</html>")
+
+    def answer_get(self, path: str, *scripted: Scripted) -> None:
+        """The next answers to GETs of `path` (a status without a body: the list's own body)."""
+        with self.lock:
+            self.get_script.setdefault(path, deque()).extend(scripted)
+
+    def gets(self, path: str) -> list[Received]:
+        """The GETs of `path` received so far, in order."""
+        with self.lock:
+            return [r for r in self.received if r.method == "GET" and r.path == path]
 
     def wait_received(self, count: int = 1, seconds: float = 30.0) -> bool:
         """Until `count` requests have arrived (recorded before they are answered); False if
@@ -155,3 +230,60 @@ def accepted_ids(path: str, body: object, answer: Scripted) -> list[str]:
         if not (isinstance(code, int) and code != 0):
             ids.append(message["Metadata"]["outbox_id"])
     return ids
+
+
+# --- the suppression lists -----------------------------------------------------------------
+
+
+def _json(status: int, data: object) -> Scripted:
+    return Scripted(status, {"Content-Type": "application/json"}, json.dumps(data).encode())
+
+
+def _eastern(text: str) -> datetime:
+    """A Postmark query date (`2026-11-24T09:50:00` or `2026-11-24`): Eastern wall-clock time."""
+    return datetime.fromisoformat(text).replace(tzinfo=EASTERN)
+
+
+def _postmark_at(text: object) -> datetime:
+    moment = datetime.fromisoformat(str(text))
+    return moment if moment.tzinfo else moment.replace(tzinfo=EASTERN)
+
+
+def _postmark_bounces(items: list[dict[str, object]], query: dict[str, str]) -> Scripted:
+    try:
+        count, offset = int(query["count"]), int(query["offset"])
+    except (KeyError, ValueError):
+        return _json(422, {"ErrorCode": 1000, "Message": "count and offset are required"})
+    if not 1 <= count <= 500 or offset < 0 or count + offset > POSTMARK_DEEPEST:
+        return _json(422, {"ErrorCode": 1000, "Message": "count or offset out of range"})
+    if "fromdate" in query:  # both inclusive, to the second
+        start = _eastern(query["fromdate"])
+        items = [i for i in items if _postmark_at(i["BouncedAt"]).replace(microsecond=0) >= start]
+    if "todate" in query:
+        end = _eastern(query["todate"])
+        items = [i for i in items if _postmark_at(i["BouncedAt"]).replace(microsecond=0) <= end]
+    items.sort(key=lambda i: (_postmark_at(i["BouncedAt"]), i["ID"]), reverse=True)
+    return _json(200, {"TotalCount": len(items), "Bounces": items[offset : offset + count]})
+
+
+def _postmark_dump(items: list[dict[str, object]], query: dict[str, str]) -> Scripted:
+    def day(item: dict[str, object]) -> date:
+        return _postmark_at(item["CreatedAt"]).astimezone(EASTERN).date()
+
+    if "fromdate" in query:
+        items = [i for i in items if day(i) >= date.fromisoformat(query["fromdate"])]
+    if "todate" in query:
+        items = [i for i in items if day(i) <= date.fromisoformat(query["todate"])]
+    return _json(200, {"Suppressions": items})
+
+
+def _sendgrid_list(items: list[dict[str, object]], query: dict[str, str]) -> Scripted:
+    start, end = int(query.get("start_time", 0)), int(query.get("end_time", 2**62))
+    limit, offset = int(query.get("limit", 500)), int(query.get("offset", 0))
+    items = [i for i in items if start <= int(i["created"]) <= end]  # type: ignore[call-overload]
+    items.sort(key=lambda i: (i["created"], i["email"]), reverse=True)  # type: ignore[arg-type]
+    return _json(200, items[offset : offset + limit])
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp())

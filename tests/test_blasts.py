@@ -15,11 +15,13 @@ from salesengine_tui.access.users import Actor
 from salesengine_tui.base.errors import PermissionDenied, UserError
 from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.models import Blast, EmailOutbox, Equipment, OutboxStatus
+from salesengine_tui.email import tokens
 from salesengine_tui.marketing import blasts, saved_segments, segments
 
 SETTINGS = load_settings(
     company_postal_address="1 Main St, Dallas TX 75201",
     unsubscribe_url="https://acme.example/unsubscribe",
+    signing_key="test-signing-key-0123456789abcdef",
 )
 SEGMENT = segments.parse("lead_source = 'Blast test'")
 
@@ -79,7 +81,9 @@ def test_preview_renders_placeholders_and_footer_literally(engine: Engine, desk:
     ann = by_name["Ann Good"]
     assert ann.subject == "Hi Ann: your furnace"  # the oldest unit, in the sentence's case
     assert ann.body.startswith("Dear Ann Good,\n16 years, The team.\n\n--\nUnsubscribe: ")
-    assert f"https://acme.example/unsubscribe?c={ids['Ann Good']}" in ann.body
+    # Ann's own signed link, dated the send day (the preview's: today's).
+    link = tokens.unsubscribe_link(SETTINGS, ids["Ann Good"], FIXED_NOW.date())
+    assert f"Unsubscribe: {link}\n" in ann.body and "?c=" not in ann.body
     assert ann.body.endswith("1 Main St, Dallas TX 75201\n")
     bob = by_name["Bob [bold]Markup[/] [@click=app.quit]"]
     assert bob.body.startswith("Dear Bob [bold]Markup[/] [@click=app.quit],\n? years")

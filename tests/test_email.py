@@ -51,6 +51,7 @@ def settings_for(fake: FakeProviders, provider: str, **extra):
         email_from="Sales <sales@acme.example>",
         company_postal_address="1 Main St, Dallas TX 75201",
         unsubscribe_url="https://acme.example/unsubscribe",
+        signing_key="test-signing-key-0123456789abcdef",
         **extra,
     )
 
@@ -137,9 +138,10 @@ def test_sendgrid_batches_without_repeating_an_address(
         assert len(addresses) == len(set(addresses))
     everyone = [p for r in fake.received for p in r.body["personalizations"]]
     first = next(p for p in everyone if p["subject"].startswith("Hello"))  # a campaign email
-    assert "headers" not in next(p for p in everyone if p["subject"] == "Second")
+    second = next(p for p in everyone if p["subject"] == "Second")  # one-to-one: no unsubscribe
+    assert set(second["headers"]) == {"Message-ID"}
     assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert first["headers"]["List-Unsubscribe"].startswith("<https://acme.example/unsubscribe?c=")
+    assert first["headers"]["List-Unsubscribe"].startswith("<https://acme.example/unsubscribe?t=")
     assert "1 Main St, Dallas TX 75201" in first["substitutions"]["-body-"]
     assert set(statuses(engine).values()) == {"sent"}
     with Session(engine) as s:  # each sent email is on its customer's timeline
@@ -317,7 +319,8 @@ def test_a_sender_killed_after_claiming_loses_nothing(
 
 def test_file_provider_writes_eml(engine: Engine, with_emails: Desk, tmp_path: Path) -> None:
     settings = load_settings(outbox_dir=tmp_path, company_postal_address="1 Main St",
-                             unsubscribe_url="https://acme.example/u", email_from="Sales <s@acme.example>")  # fmt: skip
+                             unsubscribe_url="https://acme.example/u", email_from="Sales <s@acme.example>",
+                             signing_key="test-signing-key-0123456789abcdef")  # fmt: skip
     queue(engine, settings, with_emails, ["Hank Hill"], campaign=True)
     report = drain(engine, make_provider(settings), settings, clock=FixedClock(FIXED_NOW))
     assert report.sent == 1

@@ -23,14 +23,18 @@ from salesengine_tui.app import SalesEngineApp
 from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.db.models import EmailOutbox, Equipment, User
-from salesengine_tui.email import compliance
+from salesengine_tui.email import compliance, tokens
 from salesengine_tui.marketing import blasts, segments
 from salesengine_tui.screens.blast import BlastScreen
 from salesengine_tui.usecases.context import AppContext
 
 UNCONFIGURED = load_settings()
 SIZES = [(80, 24), (120, 40)]
-SETTING_NAMES = ("SALESENGINE_COMPANY_POSTAL_ADDRESS", "SALESENGINE_UNSUBSCRIBE_URL")
+SETTING_NAMES = (
+    "SALESENGINE_COMPANY_POSTAL_ADDRESS",
+    "SALESENGINE_UNSUBSCRIBE_URL",
+    "SALESENGINE_SIGNING_KEY",
+)
 LONG = "lead_source = 'Long test'"
 
 
@@ -83,7 +87,7 @@ async def test_unconfigured_blast_names_the_settings_and_keeps_its_preview(
         # As drawn, wrapped to the box: the stand-ins' setting names unbroken.
         drawn = [line.strip() for line in lines_of(body)]
         assert scroll.max_scroll_y == max(0, len(drawn) - scroll.scrollable_content_region.height)
-        for name in SETTING_NAMES:
+        for name in SETTING_NAMES[:2]:  # the footer names the URL first, then the key
             assert any(line.startswith(name) or f" {name}" in line for line in drawn), drawn
         # Sending is refused at once, naming the settings, and nothing is queued.
         await pilot.press("ctrl+s")
@@ -105,25 +109,36 @@ async def test_configured_blast_preview_shows_the_real_footer(
         screen = await open_blast(pilot)
         assert screen.query_one("#blast-preview-scroll").region.height >= 6
         text = str(screen.query_one("#blast-preview", Static).visual)
-        link = f"Unsubscribe: https://acme.example/unsubscribe?c={ids['Ann Good']}"
-        assert link in text and text.rstrip().endswith("1 Main St, Dallas TX 75201")
+        # Ann's own signed link, dated today (the day it would go out), never her bare id.
+        link = tokens.unsubscribe_link(SETTINGS, ids["Ann Good"], FIXED_NOW.date())
+        assert f"Unsubscribe: {link}" in text and "?c=" not in text
+        assert text.rstrip().endswith("1 Main St, Dallas TX 75201")
         assert "[no " not in text
         assert not screen.query_one("#blast-unready").display
 
 
 def test_the_footer_never_shows_a_broken_link_or_none() -> None:
-    customer = uuid.UUID(int=7)
-    assert compliance.unsubscribe_link(UNCONFIGURED, customer) is None
-    footer = compliance.campaign_footer(UNCONFIGURED, customer)
-    assert footer == (
+    customer, today = uuid.UUID(int=7), FIXED_NOW.date()
+
+    def shown(settings: Settings) -> str:
+        footer = compliance.campaign_footer(settings)
+        return compliance.with_unsubscribe_link(footer, settings, customer, today)
+
+    assert shown(UNCONFIGURED) == (
         "\n\n--\nUnsubscribe: [no unsubscribe link yet: set SALESENGINE_UNSUBSCRIBE_URL]\n"
         "[no postal address yet: set SALESENGINE_COMPANY_POSTAL_ADDRESS]\n"
     )
+    # A URL alone makes no link: it would carry the bare id. The key is named instead.
     only_url = load_settings(unsubscribe_url="https://acme.example/u?list=1")
-    footer = compliance.campaign_footer(only_url, customer)
-    assert f"Unsubscribe: https://acme.example/u?list=1&c={customer}\n" in footer
-    assert "None" not in footer and "SALESENGINE_COMPANY_POSTAL_ADDRESS" in footer
-    assert compliance.missing_campaign_settings(only_url) == [SETTING_NAMES[0]]
+    footer = shown(only_url)
+    assert "Unsubscribe: [no unsubscribe link yet: set SALESENGINE_SIGNING_KEY]\n" in footer
+    assert "None" not in footer and str(customer) not in footer
+    assert compliance.missing_campaign_settings(only_url) == [SETTING_NAMES[0], SETTING_NAMES[2]]
+    signed = load_settings(unsubscribe_url="https://acme.example/u?list=1", signing_key="k" * 32)
+    link = tokens.unsubscribe_link(signed, customer, today)
+    assert link and link.startswith("https://acme.example/u?list=1&t=")
+    assert f"Unsubscribe: {link}\n" in shown(signed)
+    assert compliance.missing_campaign_settings(signed) == [SETTING_NAMES[0]]
 
 
 # --- customer-facing text keeps the equipment's case --------------------------------------------

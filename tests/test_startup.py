@@ -22,8 +22,14 @@ from salesengine_tui.db import migrate, schema_version
 from salesengine_tui.db.connect import open_engine
 
 # Imported only when needed: migrations (alembic, and mako through it), email providers (httpx),
-# phone numbers, demo data (faker), the jobs' scheduler.
-DEFERRED = ("alembic", "mako", "httpx", "phonenumbers", "faker", "schedule")
+# phone numbers, demo data (faker), the jobs' scheduler, the outreach service (starlette,
+# uvicorn and its httptools and uvloop, python-multipart under both its names) and SendGrid's
+# signature check (cryptography).
+DEFERRED = (
+    "alembic", "mako", "httpx", "phonenumbers", "faker", "schedule",
+    "starlette", "uvicorn", "httptools", "uvloop", "multipart", "python_multipart",
+    "cryptography",
+)  # fmt: skip
 # What `salesengine` imports before the app's first screen: the entry point, the desk, the app.
 START_PATH = (
     "salesengine_tui.cli",

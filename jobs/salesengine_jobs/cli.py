@@ -1,9 +1,12 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
-`status`; `once nurture|upsell|outbox|tasks` (run one job now; nurture, upsell and tasks, the
-reminders of timed tasks that fell due, are recorded in job_runs, under the job's advisory
-lock; `once upsell --backfill-since DATE` turns the history before the upsell watermark into
-opportunities); and `run`, the scheduled loop (`runner.py`).
+`status`; `once nurture|upsell|outbox|tasks|suppressions` (run one job now; nurture, upsell,
+tasks (the reminders of timed tasks that fell due) and suppressions (the providers' bounces,
+complaints and unsubscribes since the last pull) are recorded in job_runs, under the job's
+advisory lock; `once upsell --backfill-since DATE` turns the history before the upsell
+watermark into opportunities); `run`, the scheduled loop (`runner.py`); and
+`serve [--host H --port P]`, the outreach service (`service/`: unsubscribe links and the
+providers' webhooks).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="the scheduled loop: nurture nightly; upsell, task reminders, outbox often"
     )
     once = sub.add_parser("once", help="run one job now and exit")
-    once.add_argument("job", choices=["nurture", "upsell", "outbox", "tasks"])
+    once.add_argument("job", choices=["nurture", "upsell", "outbox", "tasks", "suppressions"])
     once.add_argument(
         "--dry-run", action="store_true", help="nurture: count what would be sent, change nothing"
     )
@@ -52,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=backfill_date,
         help="upsell: end-of-life tickets closed since DATE (YYYY-MM-DD) and before the "
         "watermark become opportunities; one summary per manager, no email",
+    )
+    serve = sub.add_parser(
+        "serve",
+        help="the outreach service: unsubscribe links and the email providers' webhooks "
+        "(behind a TLS reverse proxy)",
+    )
+    serve.add_argument("--host", help="address to listen on (default: serve_host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: serve_port, 8025)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="service processes (default 1; 2 uses both cores of a two-core machine)",
     )
     return parser
 
@@ -66,6 +82,8 @@ def run_once(desk: Desk, job: str, dry_run: bool, backfill_since: date | None = 
         return run_upsell(desk, backfill_since)
     if job == "tasks":
         return run_tasks(desk)
+    if job == "suppressions":
+        return run_suppressions(desk)
     result = desk.jobs.nurture(dry_run=dry_run)
     print(nurture_line(result, dry_run))
     return {"ok": 0, "skipped": 3}.get(result.status, 1)
@@ -95,6 +113,39 @@ def run_tasks(desk: Desk) -> int:
     )
     print(f"tasks: {result.status}{detail}")
     return {"ok": 0, "skipped": 3}.get(result.status, 1)
+
+
+def run_suppressions(desk: Desk) -> int:
+    """The providers' suppressions since the last pull: one line per feed."""
+    result = desk.jobs.suppressions()
+    for line in suppression_lines(result):
+        print(line)
+    return {"ok": 0, "skipped": 3}.get(result.status, 1)
+
+
+def suppression_lines(result: RunResult) -> list[str]:
+    """`postmark bounces: 12 new, 3 already known; suppressed 9, opted out 0` per feed; a feed
+    that failed says why (its mark stays: the next run asks again from the same point)."""
+    feeds = result.counts.get("feeds")
+    if result.status == "skipped" or feeds is None:
+        return [f"{result.job}: {result.status}" + (f" ({result.error})" if result.error else "")]
+    if not feeds:
+        return [f"{result.job}: {result.status}: no provider to pull from"]
+    lines = []
+    for feed in feeds:
+        if feed["error"]:
+            lines.append(f"{feed['label']}: failed: {one_line(feed['error'])}")
+            continue
+        known = feed["received"] - feed["new"]
+        line = (
+            f"{feed['label']}: {feed['new']:,} new, {known:,} already known; suppressed "
+            f"{feed['suppressed']:,}, opted out {feed['opted_out']:,}"
+        )
+        if feed["unreadable"]:
+            line += f" ({feed['unreadable']:,} {'item' if feed['unreadable'] == 1 else 'items'}"
+            line += " could not be read)"
+        lines.append(line)
+    return lines
 
 
 def backfill_date(text: str) -> date:
@@ -166,7 +217,8 @@ def next_runs(settings: Settings, now: datetime) -> str:
         f"next runs under `run`: nurture {local_datetime(nightly, tz, zone=True)} (or at "
         "start-up if tonight's "
         f"was missed), upsell and task reminders every minute, outbox every "
-        f"{settings.outbox_every_seconds} s"
+        f"{settings.outbox_every_seconds} s, suppressions every "
+        f"{settings.suppressions_every_minutes} min"
     )
 
 
@@ -174,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(database_url=args.database_url, data_dir=args.data_dir)
-        engine = open_engine(settings, application_name="salesengine-jobs")
+        app_name = "salesengine-serve" if args.command == "serve" else "salesengine-jobs"
+        engine = open_engine(settings, application_name=app_name)
         try:
             if args.command == "run":
                 from .runner import LogFormat, Runner
@@ -184,6 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 logging.basicConfig(level=logging.INFO, handlers=[handler])
                 return Runner(engine, settings).run()
             desk = Desk(AppContext(engine, Clock(), settings, actor=None))
+            if args.command == "serve":
+                from .service.serve import serve  # Starlette and uvicorn: only here
+
+                port = settings.serve_port if args.port is None else args.port
+                return serve(desk, args.host or settings.serve_host, port, max(1, args.workers))
             if args.command == "once":
                 return run_once(desk, args.job, args.dry_run, args.backfill_since)
             report = desk.jobs.status()

@@ -1,7 +1,8 @@
 """`salesengine-jobs run`: the scheduled loop.
 
 `schedule` keeps the cadence (upsell and task reminders every minute, the outbox every few
-seconds, a nightly check every minute); what `schedule` gets wrong is handled here:
+seconds, the providers' suppressions every `suppressions_every_minutes`, a nightly check every
+minute); what `schedule` gets wrong is handled here:
 - a job that raises is logged and tried again at its next tick: each job runs in a wrapper
   that never raises, so `schedule` neither dies nor re-fires it on every loop;
 - a long job does not starve the others: each runs in its own thread, and a tick that finds
@@ -114,6 +115,22 @@ class Runner:
         if report.stopped:
             log.error("event=stopped job=outbox reason=%s", quote(report.stopped))
 
+    def _suppressions(self) -> None:
+        result = self.desk.jobs.suppressions()
+        for feed in result.counts.get("feeds", []):
+            if feed["error"]:  # its mark stays: the next run asks again from the same point
+                log.error(
+                    "event=failed job=suppressions feed=%s error=%s",
+                    quote(feed["label"]), quote(feed["error"]),
+                )  # fmt: skip
+            elif feed["new"] or feed["unreadable"]:
+                log.info(
+                    "event=done job=suppressions feed=%s new=%d suppressed=%d opted_out=%d "
+                    "unreadable=%d",
+                    quote(feed["label"]), feed["new"], feed["suppressed"], feed["opted_out"],
+                    feed["unreadable"],
+                )  # fmt: skip
+
     # --- the loop -------------------------------------------------------------------------
 
     def _launch(self, name: str, job: Callable[[], None]) -> None:
@@ -145,6 +162,7 @@ class Runner:
             "upsell": (60, self._upsell),
             "tasks": (60, self._tasks),
             "outbox": (self.settings.outbox_every_seconds, self._outbox),
+            "suppressions": (self.settings.suppressions_every_minutes * 60, self._suppressions),
         }
         for name, (seconds, job) in jobs.items():
             self.scheduler.every(seconds).seconds.do(self._launch, name, job)

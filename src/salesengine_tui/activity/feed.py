@@ -31,6 +31,8 @@ from ..db.models import (
     User,
     UserRole,
 )
+from . import message_fates
+from .message_fates import MessageFate
 
 FEED_LIMIT = 50
 # LISTEN/NOTIFY channel for new feed entries (interactions, emails sent, status changes, upsell
@@ -79,6 +81,8 @@ class ActivityItem:
     automated: bool = False  # written by the system user (an automated email, an upsell lead)
     field: str | None = None  # a deal change: which field (`deals.editing.FIELD_LABELS`)
     user_initials: str | None = None  # the user's, unique on the desk (narrow columns)
+    # An outbound email on a customer's timeline: what became of it (None: nothing heard yet).
+    email_fate: MessageFate | None = None
 
     @property
     def key(self) -> tuple[datetime, uuid.UUID]:
@@ -109,6 +113,15 @@ COLUMNS = (
 
 # The outcome of the interaction logged for a sent marketing email (outbox.mark_sent).
 CAMPAIGN_OUTCOME = "campaign"
+# The outcome of the inbound email a customer's reply became (email.replies): its notes are
+# the subject, a newline, then the reply's text.
+REPLY_OUTCOME = "reply"
+
+
+def reply_parts(notes: str | None) -> tuple[str, str]:
+    """A reply's subject and text, from the notes `email.replies` wrote."""
+    subject, _, text = (notes or "").partition("\n")
+    return subject, text
 
 
 def _null(type_: sa.types.TypeEngine[object]) -> sa.ColumnElement[object]:
@@ -274,6 +287,15 @@ def recent_activity(
         .offset(offset)
         .limit(limit)
     )
+    rows = session.execute(stmt).all()
+    # A customer's timeline: what became of the emails sent to them (one more statement).
+    fates = (
+        message_fates.of_interactions(
+            session, [r.id for r in rows if r.kind == ActivityKind.interaction.value]
+        )
+        if customer_id is not None
+        else {}
+    )
     return [
         ActivityItem(
             at=r.at,
@@ -295,8 +317,9 @@ def recent_activity(
             automated=bool(r.automated),
             field=r.field,
             user_initials=r.user_initials,
+            email_fate=fates.get(r.id),
         )
-        for r in session.execute(stmt)
+        for r in rows
     ]
 
 

@@ -99,6 +99,7 @@ def _follow_ups(due: sa.Subquery) -> sa.Select:
     return sa.select(
         (due.c.key_prefix + sa.cast(due.c.n + 1, sa.Text)).label("idempotency_key"),
         due.c.customer_id,
+        due.c.estimate_id,  # the deal it is about: a reply or a bounce finds it
         due.c.email.label("to_email"),
         due.c.customer_name.label("to_name"),
         ("Checking in on your quote: " + due.c.title).label("subject"),

@@ -82,7 +82,33 @@ class Settings(BaseSettings):
     # The longest wait a provider's Retry-After can impose on queued email (one hour).
     outbox_retry_after_max_seconds: int = Field(default=3600, ge=0)
     company_postal_address: str | None = None
+    # The public address of the outreach service's /unsubscribe (behind your TLS proxy),
+    # e.g. https://mail.example.com/unsubscribe: each link adds the customer's signed token.
     unsubscribe_url: str | None = None
+    # The outreach loop (`salesengine-jobs serve`). The key signs unsubscribe links and reply
+    # addresses (HMAC-SHA256); the previous key is still accepted after a rotation.
+    signing_key: SecretStr | None = None
+    signing_key_previous: SecretStr | None = None
+    # Unsubscribe links work this long after the email was sent (CAN-SPAM: 30 days at least).
+    unsubscribe_valid_days: int = Field(default=400, ge=60)
+    # Replies go to reply+<token>@<reply_domain> (Postmark's inbound address or the domain
+    # SendGrid's Inbound Parse receives for); unset: replies go to email_from.
+    reply_domain: str | None = None
+    serve_host: str = "127.0.0.1"
+    serve_port: int = Field(default=8025, ge=0, le=65535)
+    # HTTP basic auth the providers' webhook URLs carry (https://user:password@host/...).
+    webhook_username: str | None = None
+    webhook_password: SecretStr | None = None
+    # SendGrid's Event Webhook verification key (Mail Settings > Signed Event Webhook): the
+    # base64 public key SendGrid shows.
+    sendgrid_webhook_public_key: str | None = None
+    # A signed SendGrid batch older than this is refused (a replay of a captured request).
+    webhook_max_age_seconds: int = Field(default=600, ge=1)
+    # Request bodies larger than this are refused (413); inbound mail with attachments is the
+    # largest a provider sends.
+    webhook_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # The runner pulls the providers' suppressions this often (sites without a public URL).
+    suppressions_every_minutes: int = Field(default=60, ge=1)
     # `salesengine leads import` refuses a file larger than this (it is read as a stream).
     leads_import_max_mb: int = Field(default=50, ge=1)
     # [keymap] "board.move_next" = "ctrl+l": binding id -> keys (see base/keymap). Kept as

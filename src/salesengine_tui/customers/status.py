@@ -162,6 +162,8 @@ class OptOutVia(StrEnum):
 
     link = "unsubscribe_link"  # the customer's own request: the link, relayed by the mailbox
     staff = "staff"  # someone at the desk, on the customer's profile
+    provider = "provider"  # the customer, through the provider's own unsubscribe (link or list)
+    complaint = "spam_complaint"  # the customer marked our email as spam (reported by the provider)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ a SELECT (nurture, upsell, blasts) in one INSERT ... ON CONFLICT on the idempote
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,17 +38,19 @@ from ..db.models import (
     UserRole,
 )
 from .compliance import (
+    UNSUBSCRIBE_SLOT,
     campaign_footer,
     require_campaign_settings,
     unsubscribe,
-    unsubscribe_link,
+    with_unsubscribe_link,
 )
 
 __all__ = [
+    "UNSUBSCRIBE_SLOT",
     "campaign_footer",
     "require_campaign_settings",
     "unsubscribe",
-    "unsubscribe_link",
+    "with_unsubscribe_link",
 ]
 
 SUBJECT_MAX = 300
@@ -88,8 +90,9 @@ def enqueue_statement(
 
     `source` is either rows (column -> value, checked by the caller as `enqueue` does) or a
     SELECT labelled with outbox columns (`idempotency_key`, `to_email`, `subject`,
-    `body_text`, optionally `customer_id` and `to_name`): a set-based caller queues any
-    number of emails in this one statement."""
+    `body_text`, optionally `customer_id`, `to_name` and what the email is about,
+    `estimate_id` or `blast_id`): a set-based caller queues any number of emails in this one
+    statement."""
     stamps = {
         "is_campaign": is_campaign,
         "created_by": created_by,
@@ -134,10 +137,14 @@ def enqueue(
     to_name: str | None = None,
     is_campaign: bool = False,
     created_by: uuid.UUID | None = None,
+    estimate_id: uuid.UUID | None = None,
+    blast_id: uuid.UUID | None = None,
 ) -> Queued:
     """Queue one email in the caller's transaction; the same `key` twice is stored once.
+    `estimate_id` / `blast_id`: the deal or blast it is about (what comes back finds them).
 
-    A malformed or missing address is refused here with the reason, not at send time."""
+    A malformed or missing address is refused here with the reason, not at send time. A
+    campaign gets the compliance footer, its unsubscribe link filled in when it is sent."""
     if not key.strip():
         raise UserError("an email needs an idempotency key")
     address = validation.email(to_email, "recipient")
@@ -150,7 +157,11 @@ def enqueue(
         raise UserError(f"the subject is too long ({SUBJECT_MAX} characters at most)")
     if is_campaign:
         require_campaign_settings(settings)
-        body = body.rstrip() + campaign_footer(settings, customer_id)
+        if customer_id is None:
+            raise UserError("a campaign email needs its customer: the unsubscribe link is theirs")
+        # No control character, so nothing in the text can stand for the link's slot.
+        validation.refuse_controls(body.replace("\r\n", "\n"), "body", multi_line=True)
+        body = body.rstrip() + campaign_footer(settings)
     email = {
         "idempotency_key": key,
         "customer_id": customer_id,
@@ -158,6 +169,8 @@ def enqueue(
         "to_name": header_safe(to_name),
         "subject": clean_subject,
         "body_text": body,
+        "estimate_id": estimate_id,
+        "blast_id": blast_id,
     }
     row = session.execute(
         enqueue_statement([email], now=now, created_by=created_by, is_campaign=is_campaign)
@@ -179,6 +192,8 @@ class Claimed:
     attempts: int
     created_by: uuid.UUID | None
     blocked: str | None  # why it must not go out now (opted out, suppressed), else None
+    estimate_id: uuid.UUID | None = None  # the deal a follow-up is about
+    blast_id: uuid.UUID | None = None
 
 
 def claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
@@ -221,6 +236,8 @@ def claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
             EmailOutbox.attempts,
             EmailOutbox.created_by,
             blocked.label("blocked"),
+            EmailOutbox.estimate_id,
+            EmailOutbox.blast_id,
         )
         .join(claimed, claimed.c.id == EmailOutbox.id)
         .outerjoin(Customer, Customer.id == EmailOutbox.customer_id)
@@ -238,7 +255,8 @@ def mark_sent(
     now: datetime,
 ) -> None:
     """Rows the provider accepted (with its message id), each logged on its customer's
-    timeline as an outbound email (notes: the subject; by: who caused it, or the system)."""
+    timeline as an outbound email (notes: the subject; by: who caused it, or the system),
+    linked to the email (its delivery shows beside it later) and to the deal it is about."""
     if not sent:
         return
     system = system_user(session).id
@@ -268,6 +286,8 @@ def mark_sent(
             "outcome": CAMPAIGN_OUTCOME if row.is_campaign else None,
             "created_by": row.created_by or system,
             "created_at": now,
+            "outbox_id": row.id,
+            "estimate_id": row.estimate_id,
         }
         for row, _ in sent
         if row.customer_id is not None
@@ -297,14 +317,48 @@ def mark_failed(session: Session, rows: list[Claimed], reason: str, *, suppresse
     )
 
 
-def suppress_customers(session: Session, customer_ids: set[uuid.UUID], *, now: datetime) -> None:
-    """The provider says these addresses are inactive: never email them again."""
-    if customer_ids:
-        session.execute(
-            sa.update(Customer)
-            .where(Customer.id.in_(customer_ids), Customer.email_suppressed_at.is_(None))
-            .values(email_suppressed_at=now)
-        )
+INACTIVE = "the provider reports the address inactive"
+
+
+def suppress_customers(
+    session: Session,
+    customers: Collection[uuid.UUID] | Mapping[uuid.UUID, str],
+    *,
+    now: datetime,
+    reason: str = INACTIVE,
+) -> list[uuid.UUID]:
+    """The provider says these addresses are inactive: never email them again. Why is
+    `reason`, or each customer's own (`customers` as customer -> reason); one statement for
+    any number. Returns the customers suppressed now (the others already were)."""
+    reasons = customers if isinstance(customers, Mapping) else dict.fromkeys(customers, reason)
+    if not reasons:
+        return []
+    rows = session.execute(
+        sa.text(
+            "UPDATE customers AS c SET email_suppressed_at = :now, "
+            "email_suppressed_reason = v.reason "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS v(id, reason) "
+            "WHERE c.id = v.id AND c.email_suppressed_at IS NULL RETURNING c.id"
+        ),
+        {"now": now, "ids": list(reasons), "reasons": [stored_error(r) for r in reasons.values()]},
+    )
+    return [row[0] for row in rows]
+
+
+def lift_suppression(session: Session, customer_ids: Collection[uuid.UUID]) -> list[uuid.UUID]:
+    """The provider delivers to these addresses again: our suppression goes (a customer's own
+    opt-out is another column and stays). Returns the customers it was lifted for."""
+    if not customer_ids:
+        return []
+    rows = session.execute(
+        sa.text(
+            "UPDATE customers SET email_suppressed_at = NULL, email_suppressed_reason = NULL "
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND email_suppressed_at IS NOT NULL "
+            "RETURNING id"
+        ),
+        {"ids": list(customer_ids)},
+    )
+    return [row[0] for row in rows]
 
 
 def tell_managers(session: Session, *, kind: str, title: str, body: str, now: datetime) -> None:

@@ -7,6 +7,12 @@ or refused for good (with the provider's reason); or that the whole request was 
 (`Refused`: a 4xx, the sender then tries its messages one by one), should wait (`TryLater`:
 429, 5xx, timeouts), cannot be read (`Unclear`) or that the sender should stop (`AuthFailed`:
 401/403). One httpx Client per provider, reused, with timeouts. Secrets never appear in errors.
+
+Every message carries our Message-ID (replies quote it) and, when replies are set up, its own
+Reply-To (`reply+<token>@<reply domain>`), each where the provider allows it: SendGrid keeps
+Reply-To among its reserved headers and takes `reply_to` only once a request, so it gets a
+substitution tag there (SendGrid applies personalization substitutions to `reply_to`);
+Postmark has a `ReplyTo` field per message.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ class Outgoing:
     from_address: str
     headers: dict[str, str] = field(default_factory=dict)  # List-Unsubscribe, ...
     is_campaign: bool = False
+    message_id: str | None = None  # `<id@sending domain>`: a reply's In-Reply-To names it
+    reply_to: str | None = None  # `reply+<token>@<reply domain>`: a reply finds its email
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,9 @@ def to_mime(message: Outgoing) -> EmailMessage:
     mime["From"] = message.from_address
     mime["To"] = email.utils.formataddr((header_safe(message.to_name) or "", message.to_email))
     mime["Subject"] = header_safe(message.subject) or ""
-    mime["Message-ID"] = email.utils.make_msgid(idstring=message.id.hex)
+    mime["Message-ID"] = message.message_id or email.utils.make_msgid(idstring=message.id.hex)
+    if message.reply_to:
+        mime["Reply-To"] = message.reply_to
     for name, value in message.headers.items():
         mime[name] = header_safe(value) or ""
     mime.set_content(message.body_text)
@@ -218,8 +228,9 @@ def _post(client: httpx.Client, path: str, payload: object, provider: str) -> ht
 
 
 class SendGridProvider:
-    """POST /v3/mail/send, one personalization per recipient (its own subject and body),
-    at most 1,000 a request and never the same address twice in one request; 202 is success."""
+    """POST /v3/mail/send, one personalization per recipient (its own subject, body, headers
+    and reply address), at most 1,000 a request, never the same address twice in one request
+    and one reply domain a request; 202 is success."""
 
     name = "sendgrid"
     batch_size = SENDGRID_BATCH
@@ -229,24 +240,21 @@ class SendGridProvider:
         self.from_address = from_address
 
     def requests(self, batch: list[Outgoing]) -> list[list[Outgoing]]:
-        return _distinct_addresses(batch)
+        by_domain: dict[str, list[Outgoing]] = {}
+        for message in batch:
+            by_domain.setdefault(_reply_domain(message), []).append(message)
+        return [group for same in by_domain.values() for group in _distinct_addresses(same)]
 
     def send(self, group: list[Outgoing]) -> list[Outcome]:
         name, address = email.utils.parseaddr(self.from_address)
+        domain = _reply_domain(group[0])
         payload = {
             "from": {"email": address, **({"name": name} if name else {})},
-            "content": [{"type": "text/plain", "value": "-body-"}],
-            "personalizations": [
-                {
-                    "to": [{"email": m.to_email, **({"name": m.to_name} if m.to_name else {})}],
-                    "subject": m.subject,
-                    "substitutions": {"-body-": m.body_text},
-                    "custom_args": {"outbox_id": str(m.id)},
-                    **({"headers": m.headers} if m.headers else {}),
-                }
-                for m in group
-            ],
+            "content": [{"type": "text/plain", "value": SENDGRID_BODY}],
+            "personalizations": [_personalization(m) for m in group],
         }
+        if domain:  # each personalization puts its own mailbox in the tag
+            payload["reply_to"] = {"email": f"{SENDGRID_REPLY}@{domain}"}
         response = _post(self.client, "/v3/mail/send", payload, "SendGrid")
         if not 200 <= response.status_code < 300:  # 202, or 200 in sandbox mode
             raise Unclear(f"SendGrid answered HTTP {response.status_code}")
@@ -255,6 +263,35 @@ class SendGridProvider:
 
     def close(self) -> None:
         self.client.close()
+
+
+SENDGRID_BODY = "-body-"
+SENDGRID_REPLY = "-reply-mailbox-"  # a valid local part, for SendGrid's check before substitution
+
+
+def _headers(message: Outgoing) -> dict[str, str]:
+    """The headers an HTTP provider is given: our Message-ID, then List-Unsubscribe, ..."""
+    return {**({"Message-ID": message.message_id} if message.message_id else {}), **message.headers}
+
+
+def _reply_domain(message: Outgoing) -> str:
+    return message.reply_to.rpartition("@")[2] if message.reply_to else ""
+
+
+def _personalization(message: Outgoing) -> dict[str, object]:
+    to = {"email": message.to_email, **({"name": message.to_name} if message.to_name else {})}
+    substitutions = {SENDGRID_BODY: message.body_text}
+    if message.reply_to:
+        substitutions[SENDGRID_REPLY] = message.reply_to.rpartition("@")[0]
+    # Message-ID is not among SendGrid's reserved headers (Reply-To is: see `reply_to`).
+    headers = _headers(message)
+    return {
+        "to": [to],
+        "subject": message.subject,
+        "substitutions": substitutions,
+        "custom_args": {"outbox_id": str(message.id)},
+        **({"headers": headers} if headers else {}),
+    }
 
 
 def _distinct_addresses(batch: list[Outgoing]) -> list[list[Outgoing]]:
@@ -300,7 +337,8 @@ class PostmarkProvider:
                 "Subject": m.subject,
                 "TextBody": m.body_text,
                 "MessageStream": self.broadcast_stream if m.is_campaign else self.stream,
-                "Headers": [{"Name": k, "Value": v} for k, v in m.headers.items()],
+                **({"ReplyTo": m.reply_to} if m.reply_to else {}),
+                "Headers": [{"Name": k, "Value": v} for k, v in _headers(m).items()],
                 "Metadata": {"outbox_id": str(m.id)},
             }
             for m in batch

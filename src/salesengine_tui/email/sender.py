@@ -8,6 +8,12 @@ as soon as it comes, renewing the lease on the rows still held. Whatever the pro
 is recorded as sent, whatever happens to the next request. The one window where a message can
 go out twice: a sender killed (or its database lost) while a request is in flight or before its
 answer is committed; that request's messages are sent again when the lease is over.
+
+What only the sender can add is added as each batch goes out: the Message-ID and reply address
+of the row, and a campaign's unsubscribe link, signed for its customer and dated the send day
+(the business day), in the body's slot and the List-Unsubscribe header. A campaign whose link
+cannot be made (the key or URL was removed since it was queued) waits, as if the provider were
+busy, and fails after the last attempt: no campaign goes out without its link.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session
@@ -24,7 +30,8 @@ from sqlmodel import Session
 from ..base.errors import UserError
 from ..base.logfmt import quote
 from ..base.settings import Settings
-from . import leases, outbox
+from . import leases, outbox, tokens
+from .compliance import UNSUBSCRIBE_SLOT, missing_link_settings, send_day
 from .providers import (
     AuthFailed,
     FileProvider,
@@ -79,24 +86,48 @@ class DrainReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _outgoing(row: outbox.Claimed, settings: Settings) -> Outgoing:
+def _link(row: outbox.Claimed, settings: Settings, day: date) -> str | None:
+    """A campaign's unsubscribe link; None for other email, or when it cannot be made."""
+    if not row.is_campaign or row.customer_id is None:
+        return None
+    return tokens.unsubscribe_link(settings, row.customer_id, day)
+
+
+def _outgoing(row: outbox.Claimed, settings: Settings, day: date) -> Outgoing:
     headers = {}
-    link = outbox.unsubscribe_link(settings, row.customer_id) if row.is_campaign else None
-    if link is not None:  # queued only when set; a setting removed since leaves the body's link
+    body = row.body_text
+    link = _link(row, settings, day)  # one HMAC a campaign message
+    if link is not None:
         headers = {
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+        # A row queued before links were signed has no slot: its body goes as it is.
+        body = body.replace(UNSUBSCRIBE_SLOT, link)
     return Outgoing(
         id=row.id,
         to_email=row.to_email,
         to_name=row.to_name,
         subject=row.subject,
-        body_text=row.body_text,
+        body_text=body,
         from_address=settings.email_from,
         headers=headers,
         is_campaign=row.is_campaign,
+        message_id=tokens.message_id(settings, row.id),
+        reply_to=tokens.reply_address(settings, row.id),
     )
+
+
+def _unlinked(rows: list[outbox.Claimed], settings: Settings) -> list[outbox.Claimed]:
+    """Campaign rows with a slot for a link that cannot be made now."""
+    can_link = not missing_link_settings(settings)
+    return [
+        row
+        for row in rows
+        if row.is_campaign
+        and UNSUBSCRIBE_SLOT in row.body_text
+        and not (can_link and row.customer_id)
+    ]
 
 
 def recover(session: Session, settings: Settings, *, now: datetime) -> int:
@@ -139,14 +170,23 @@ class Delivery:
 
 
 def deliver(
-    provider: Provider, settings: Settings, rows: list[outbox.Claimed]
+    provider: Provider,
+    settings: Settings,
+    rows: list[outbox.Claimed],
+    *,
+    now: datetime | None = None,
 ) -> Iterator[Delivery]:
     """Hand a batch to the provider one request at a time (no transaction is open meanwhile),
     yielding each request's answer as it comes. A request refused whole (4xx) is tried again
-    one message per request, so only the bad message fails. The caller stops iterating after
-    a delivery that `ends_batch`."""
+    one message per request, so only the bad message fails. Campaigns whose unsubscribe link
+    cannot be made come last, as a busy answer: they wait. The caller stops iterating after a
+    delivery that `ends_batch`."""
+    day = send_day(settings, now or datetime.now(UTC))
+    waiting = _unlinked(rows, settings)
+    held_back = {row.id for row in waiting}
+    rows = [row for row in rows if row.id not in held_back]
     by_id = {row.id: row for row in rows}
-    pending = deque(provider.requests([_outgoing(row, settings) for row in rows]))
+    pending = deque(provider.requests([_outgoing(row, settings, day) for row in rows]))
     while pending:
         request = pending.popleft()
         held = [by_id[message.id] for message in request]
@@ -167,6 +207,9 @@ def deliver(
             log.error("event=fault job=outbox error=%s", quote(f"{type(exc).__name__}: {exc}"))
             delivery = Delivery(held, broken=f"{type(exc).__name__}: {exc}")
         yield delivery
+    if waiting:
+        missing = " and ".join(missing_link_settings(settings)) or "its customer"
+        yield Delivery(waiting, busy=TryLater(f"not sent: its unsubscribe link needs {missing}"))
 
 
 def record(

@@ -8,7 +8,6 @@ ever interpreted. An unknown placeholder is an error that names it and its line.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,19 +151,17 @@ def check_template(subject: str, body: str) -> None:
     _parts(body, "body")
 
 
-_FOOTER_SLOT = uuid.UUID(int=0)  # stands for the customer's id in the footer text
-
-
 def rendered(
     subject: str, body: str, now: datetime, settings: Settings
 ) -> tuple[sa.ColumnElement[str], sa.ColumnElement[str]]:
-    """The subject (one clean header line) and the body with the compliance footer."""
+    """The subject (one clean header line) and the body with the compliance footer, its
+    unsubscribe link a slot the sender fills (signed per customer on the send day, which SQL
+    cannot sign: `email.compliance`)."""
     clean = sa.func.btrim(
         sa.func.regexp_replace(_render(subject, "subject", now), r"\s+", " ", "g")
     )
-    footer = campaign_footer(settings, _FOOTER_SLOT)
     text = sa.func.concat(
         sa.func.regexp_replace(_render(body, "body", now), r"\s+$", ""),
-        sa.func.replace(sa.literal(footer), str(_FOOTER_SLOT), sa.cast(Customer.id, sa.Text)),
+        sa.literal(campaign_footer(settings), sa.Text),
     )
     return sa.func.left(clean, SUBJECT_MAX).label("subject"), text.label("body")

@@ -26,8 +26,10 @@ from ..base.errors import UserError
 from ..base.settings import Settings
 from ..base.validation import email_sql
 from ..db.models import Blast, Customer, EmailOutbox, OutboxStatus, User
+from ..email.compliance import send_day, with_unsubscribe_link
 from ..email.outbox import SUBJECT_MAX, enqueue_statement, require_campaign_settings
-from . import segments
+from . import blast_outcomes, segments
+from .blast_outcomes import NOTHING_HEARD, BlastOutcomes
 from .blast_templates import (
     BODY_MAX,
     PLACEHOLDER_NAMES,
@@ -134,7 +136,8 @@ def preview(
     settings: Settings,
     limit: int = PREVIEW,
 ) -> list[Rendered]:
-    """The email as the first recipients will get it, footer included."""
+    """The email as the first recipients will get it, footer included: each with its own
+    unsubscribe link as if sent today (or the setting it still needs)."""
     check_template(subject, body)
     c = _classified(definition, now)
     stmt = (
@@ -144,7 +147,11 @@ def preview(
         .order_by(Customer.name, Customer.id)
         .limit(limit)
     )
-    return [Rendered(*row) for row in session.execute(stmt)]
+    day = send_day(settings, now)
+    return [
+        Rendered(cid, name, email, subject, with_unsubscribe_link(text, settings, cid, day))
+        for cid, name, email, subject, text in session.execute(stmt)
+    ]
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -227,6 +234,7 @@ def send(
             Customer.name.label("to_name"),
             rendered_subject.label("subject"),
             rendered_body.label("body_text"),
+            sa.literal(blast_id, sa.Uuid).label("blast_id"),
         )
         .join(c, c.c.id == Customer.id)
         .where(c.c.reason == Reason.recipient)
@@ -297,10 +305,12 @@ class BlastSummary:
     by: str | None
     created_at: datetime
     progress: Progress
+    outcomes: BlastOutcomes = NOTHING_HEARD  # what came back from the providers
 
 
 def recent(session: Session, *, limit: int = 10) -> list[BlastSummary]:
-    """The latest blasts, newest first, each with how far its emails have gone."""
+    """The latest blasts, newest first, each with how far its emails have gone and what
+    happened to them (`blast_outcomes`, one statement for them all)."""
     rows = session.execute(
         sa.select(
             Blast.id,
@@ -315,11 +325,22 @@ def recent(session: Session, *, limit: int = 10) -> list[BlastSummary]:
         .order_by(Blast.created_at.desc(), Blast.id)
         .limit(limit)
     )
+    listed = rows.all()
+    outcomes = blast_outcomes.for_blasts(session, [row[0] for row in listed])
     out = []
-    for bid, subject, name, definition, recipients, by, created in rows.all():
+    for bid, subject, name, definition, recipients, by, created in listed:
         segment = name or segments.to_text(segments.from_json(definition))
         out.append(
-            BlastSummary(bid, subject, segment, recipients, by, created, progress(session, bid))
+            BlastSummary(
+                bid,
+                subject,
+                segment,
+                recipients,
+                by,
+                created,
+                progress(session, bid),
+                outcomes[bid],
+            )
         )
     return out
 

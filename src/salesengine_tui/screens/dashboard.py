@@ -20,18 +20,21 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 
 from ..activity.feed import ActivityItem
 from ..deals import figures
 from ..deals import pipelines as pipeline
 from ..ui.display import local_datetime, number
 from ..usecases.context import AppContext
+from ..widgets.dashboard_blasts import RECENT_BLASTS, BlastsPanel
 from ..widgets.dashboard_cells import activity_cells, due_cells, feed_key, rotting_cells
 from ..widgets.dashboard_panels import (
     ACTIVITY_COLUMNS,
@@ -51,7 +54,18 @@ from .keys import bindings
 from .messages import DashboardChanged, DashboardLoaded
 from .sections import DASHBOARD
 
+if TYPE_CHECKING:
+    from ..marketing.blasts import BlastSummary
+
 __all__ = ["CustomerList", "DashboardScreen"]
+
+
+@dataclass
+class RecentBlastsLoaded(Message):
+    """The blasts for the dashboard's "Recent blasts" cell, with what came back."""
+
+    blasts: list[BlastSummary]
+
 
 # Below this size the panels stack (one column, scrolling) instead of sharing the screen.
 WIDE_ENOUGH = 110
@@ -113,13 +127,15 @@ class DashboardScreen(SectionScreen):
                     title="Activity",
                     empty="no activity yet",
                 )
-                yield ListPanel(
-                    DUE_COLUMNS,
-                    flex="what",
-                    list_id="due",
-                    title="My day",
-                    empty="nothing due today",
-                )
+                with Vertical(id="bottom-right"):
+                    yield ListPanel(
+                        DUE_COLUMNS,
+                        flex="what",
+                        list_id="due",
+                        title="My day",
+                        empty="nothing due today",
+                    )
+                    yield BlastsPanel()
 
     def on_mount(self) -> None:
         # Set-up only: the base screen's on_mount, which runs after this one, loads.
@@ -161,6 +177,7 @@ class DashboardScreen(SectionScreen):
                 self.desk.dashboard.load(pipeline_id, by_close_month=self.by_close_month)
             )
         )
+        self.deliver(RecentBlastsLoaded(self.desk.dashboard.recent_blasts(RECENT_BLASTS)))
 
     @on(DashboardLoaded)
     def _show(self, message: DashboardLoaded) -> None:
@@ -184,6 +201,11 @@ class DashboardScreen(SectionScreen):
         if self.ctx.settings.live_updates:
             details.append("live")
         self.set_title_detail(*details)
+
+    @on(RecentBlastsLoaded)
+    def _show_blasts(self, message: RecentBlastsLoaded) -> None:
+        message.stop()
+        self.query_one(BlastsPanel).show(message.blasts, self.tz)
 
     def _show_pipeline(self, shown: figures.PipelineFigures | None) -> None:
         self.query_one(StagesPanel).show(shown)

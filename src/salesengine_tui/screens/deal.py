@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ..access import permissions
+from ..activity.feed import REPLY_OUTCOME, reply_parts
 from ..customers.equipment import age_years
 from ..customers.phones import phone_display
 from ..deals.deal_view import DealEvent, DealView
@@ -47,6 +48,7 @@ from .keys import bindings
 from .messages import Notice
 
 NOTES_SHOWN = 80  # characters of an interaction's notes on its line
+SUBJECT_SHOWN = 30  # of a reply's subject, so that the start of its text shows too
 _INTERACTIONS = {"call": "Call", "email": "Email", "sms": "Text", "meeting": "Meeting"}
 
 
@@ -261,6 +263,9 @@ class DealScreen(DetailScreen):
         grid.add_column(no_wrap=True, style="dim")
         now = self.ctx.clock.now()
         for i in d.interactions:
+            if i.outcome == REPLY_OUTCOME:  # the customer's words: no one of ours to name
+                grid.add_row(days_ago(i.at, now, self.tz), _reply_line(i.notes), "")
+                continue
             kind = _INTERACTIONS.get(i.type, i.type)
             what = Text(f"{kind} {'in' if i.direction == 'inbound' else 'out'}", style="bold")
             what = Text.assemble(what)  # what follows is not bold
@@ -311,6 +316,19 @@ class DealScreen(DetailScreen):
 
     def palette_commands(self) -> Iterator[PaletteCommand]:
         yield from from_keys(self.run_action, _KEYS)
+
+
+def _reply_line(notes: str | None) -> Text:
+    """`✉ Reply: Re: Checking in on your… — Yes, let's go ahead…`: the subject cut short
+    enough that the start of the reply shows too."""
+    subject, said = reply_parts(notes)
+    first = next((line.strip() for line in said.splitlines() if line.strip()), "")
+    if len(subject) > SUBJECT_SHOWN:  # "Re: Checking in on your quote…", no stray colon
+        subject = subject[:SUBJECT_SHOWN].rstrip(" :;,.-") + "…"
+    first = first if len(first) <= NOTES_SHOWN else first[:NOTES_SHOWN] + "…"
+    line = Text.assemble(("✉ Reply", "bold"))
+    line.append_text(safe_text(f": {subject}" + (f" — {first}" if first else "")))
+    return line
 
 
 def _event_text(event: DealEvent) -> Text:

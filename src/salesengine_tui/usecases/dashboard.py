@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from ..activity import feed
 from ..deals import board, figures
+from ..marketing import blasts
+from ..marketing.blasts import BlastSummary
 from ..tasks.live import TASKS_CHANNEL
 from .base import UseCases
 
@@ -32,6 +34,11 @@ class Dashboard(UseCases):
             tz=self.tz,
             by_close_month=by_close_month,
         )
+
+    def recent_blasts(self, limit: int) -> list[BlastSummary]:
+        """The latest blasts for the "Recent blasts" cell, with what came back of each."""
+        with self.read() as session:
+            return blasts.recent(session, limit=limit)
 
     def listen(
         self,

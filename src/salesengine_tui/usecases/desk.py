@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .jobs import Jobs
     from .leads import Leads
     from .notifications import Notifications
+    from .outreach import Outreach
     from .pipelines import Pipelines
     from .search import Search
     from .segments import Segments
@@ -68,6 +69,7 @@ class Desk:
     jobs: _Group[Jobs] = _Group("jobs", "Jobs")
     tasks: _Group[Tasks] = _Group("tasks", "Tasks")
     search: _Group[Search] = _Group("search", "Search")
+    outreach: _Group[Outreach] = _Group("outreach", "Outreach")
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx

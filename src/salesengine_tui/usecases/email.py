@@ -81,7 +81,7 @@ class Email(UseCases):
             with self.write() as session:
                 rows = sender.skip_blocked(session, rows, report)
             held = {row.id: row for row in rows}
-            deliveries = sender.deliver(provider, settings, rows)
+            deliveries = sender.deliver(provider, settings, rows, now=self.now())
             for delivery in deliveries:
                 answered = delivery.rows
                 for row in answered:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.content import Content
 
-from ..activity.feed import ActivityItem, ActivityKind
+from ..activity.feed import REPLY_OUTCOME, ActivityItem, ActivityKind, reply_parts
 from ..deals.figures import DueItem, DueKind, FunnelStep, Outcomes, PipelineFigures, RottingDeal
 from ..ui.display import money, number, plural, safe_text, short_money
 from .charts import BarRow, FunnelRow, hbar
@@ -178,6 +178,8 @@ def _what(item: ActivityItem) -> Text:
         return Text("★ Converted" if converted else "★ Status", style="bold")
     kind = item.interaction_type or ""
     glyph, label = _INTERACTIONS.get(kind, ("•", kind.capitalize()))
+    if item.outcome == REPLY_OUTCOME:  # the customer wrote it, though the automation stored it
+        return Text("✉ Reply", style="bold")
     if item.automated and kind == "email":
         return Text(f"{glyph} Auto email", style=AUTOMATED)
     arrow = "in" if item.direction == "inbound" else "out"
@@ -195,6 +197,9 @@ def _detail(item: ActivityItem) -> str:
         return f"{item.from_stage} → {item.to_stage}" + (
             f": {item.ticket_text}" if item.ticket_text else ""
         )
+    if item.outcome == REPLY_OUTCOME:  # Re: Checking in on your quote — Yes, let's go ahead
+        subject, said = reply_parts(item.notes)
+        return " — ".join(part for part in (subject, *said.strip().splitlines()[:1]) if part)
     # The first line of the notes is enough for a feed; the timeline shows the rest.
     first_line = (item.notes or "").strip().splitlines()[0:1]
     outcome = item.outcome.replace("_", " ") if item.outcome else None

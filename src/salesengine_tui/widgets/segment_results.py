@@ -15,7 +15,9 @@ from textual.widgets import Static
 from ..customers.status import SourceCounts, StatusSourceBreakdown
 from ..marketing.blasts import BlastSummary
 from ..marketing.segments import Member
-from ..ui.display import local_datetime, number, plural, safe_text, visible
+from ..ui.display import number, plural, safe_text, visible
+from .blast_outcome_text import LEGEND, NOTHING_YET, outcome_text
+from .blast_outcome_text import widths as outcome_widths
 from .safe_table import Column, SafeTable
 
 COLUMNS = [
@@ -31,10 +33,12 @@ BLAST_COLUMNS = [
     Column("segment", "Segment"),
     Column("recipients", "To", numeric=True),
     Column("progress", "Sent / failed / waiting"),
+    Column("outcomes", "What came back"),
 ]
-# Narrower than these, a column says too little; 0: left out when there is no room for it
-# (the segment, and the count the progress column adds up to anyway).
-BLAST_FLOORS = [16, 12, 0, 0, 9]
+# Narrower than these, a column says too little; 0: left out when there is no room for it,
+# the last first: the progress (the blast's own screen follows it while sending), the count
+# (the progress adds up to it), the segment. What came back stays (`✓1,204 ✗12 ⚑3 ⊘9` whole).
+BLAST_FLOORS = [10, 12, 0, 0, 0, 17]
 OPTIONAL_WIDTH = 8  # an optional column is shown this wide at least, or not at all
 PREVIEW_COLUMNS = [Column("name", "Name"), Column("email", "Email"), Column("status", "Status")]
 PREVIEW_FLOORS = [10, 12, 7]
@@ -140,11 +144,14 @@ class SegmentResults(Vertical):
         yield Static(id="sources-note")
         yield Static(Content("Recent email blasts"), id="blasts-title")
         yield ShrinkTable(BLAST_COLUMNS, BLAST_FLOORS, id="blasts")
+        yield Static(
+            Content(f"What came back: {LEGEND}, {NOTHING_YET} nothing yet"), id="blasts-legend"
+        )
 
     def show_home(self, home: bool) -> None:
         """The home (sources and blasts) when there are no conditions, else the members."""
         self.query_one("#segment-preview", SafeTable).display = not home
-        for selector in ("#sources", "#sources-note", "#blasts-title", "#blasts"):
+        for selector in ("#sources", "#sources-note", "#blasts-title", "#blasts", "#blasts-legend"):
             self.query_one(selector).display = home
         if home:
             self._count_line(Content("All customers, by lead source"))
@@ -183,9 +190,11 @@ class SegmentResults(Vertical):
         sources.replace_rows(rows)
         sources.refresh(layout=True)  # see show_count
         self.query_one("#blasts-title", Static).display = bool(sent)
+        self.query_one("#blasts-legend", Static).display = bool(sent)
         blasts = self.query_one("#blasts", ShrinkTable)
         blasts.display = bool(sent)
-        blasts.show((str(b.id), _blast_cells(b, tz)) for b in sent)
+        aligned = outcome_widths([b.outcomes for b in sent])
+        blasts.show((str(b.id), _blast_cells(b, tz, aligned)) for b in sent)
         note = ""
         if breakdown.more_sources:
             note = f"{number(breakdown.more_sources)} smaller sources not listed (in the total)"
@@ -197,15 +206,16 @@ class SegmentResults(Vertical):
         return count_line
 
 
-def _blast_cells(b: BlastSummary, tz: ZoneInfo) -> list[object]:
+def _blast_cells(b: BlastSummary, tz: ZoneInfo, aligned: Sequence[int]) -> list[object]:
     p = b.progress
     waiting = p.queued + p.sending
     return [
-        safe_text(local_datetime(b.created_at, tz)),
+        safe_text(f"{b.created_at.astimezone(tz):%Y-%m-%d}"),
         safe_text(b.subject),
         safe_text(b.segment),
         safe_text(number(b.recipients), justify="right"),
         safe_text(f"{number(p.sent)} / {number(p.failed + p.suppressed)} / {number(waiting)}"),
+        outcome_text(b.outcomes, aligned, compact=True),
     ]
 
 

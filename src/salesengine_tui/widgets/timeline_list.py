@@ -15,7 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from ..activity.feed import ActivityItem, ActivityKind
+from ..activity.feed import REPLY_OUTCOME, ActivityItem, ActivityKind, reply_parts
 from ..customers.status import OptOutVia
 from ..deals.editing import FieldChange
 from ..ui.display import visible
@@ -39,11 +39,15 @@ WIDE_WHAT = 40  # below this many columns for what happened beside the time, lin
 
 def headline(item: ActivityItem) -> str:
     """What happened, the important part first: `➜ Proposal Sent → Won · #249 Dual-fuel…`."""
+    if is_reply(item):  # ✉ Reply: Re: Checking in on your quote…
+        return f"✉ Reply: {reply_parts(item.notes)[0]}"
     if item.kind is ActivityKind.interaction:
         label = _INTERACTION.get(item.interaction_type or "", item.interaction_type or "?")
         arrow = " in" if item.direction == "inbound" else " out"
         outcome = item.outcome.replace("_", " ") if item.outcome else ""
-        return label + arrow + (f" · {outcome}" if outcome else "")
+        # An email we sent: what became of it first (✉ Email out · bounced: <reason> · campaign).
+        fate = item.email_fate.describe() if item.email_fate else ""
+        return label + arrow + "".join(f" · {part}" for part in (fate, outcome) if part)
     deal = f"#{item.estimate_number} {item.estimate_title or ''}".rstrip()
     if item.kind is ActivityKind.stage_move:
         return f"{_KIND[item.kind]} {item.from_stage or '(opened)'} → {item.to_stage} · {deal}"
@@ -60,17 +64,29 @@ def headline(item: ActivityItem) -> str:
 def _opted_by(item: ActivityItem) -> str:
     if item.outcome == OptOutVia.link:
         return "by the customer (unsubscribe link)"
+    if item.outcome == OptOutVia.provider:
+        return "by the customer (the email provider's unsubscribe)"
+    if item.outcome == OptOutVia.complaint:
+        return "by the customer (marked an email as spam)"
     if item.outcome is None:  # from before revision 0018
         return "(how was not recorded)"
     return f"by {item.user_name or 'staff'}"
 
 
+def is_reply(item: ActivityItem) -> bool:
+    """An email the customer sent us (`email.replies`): its subject heads the entry."""
+    return item.kind is ActivityKind.interaction and item.outcome == REPLY_OUTCOME
+
+
 def author(item: ActivityItem) -> str | None:
-    """Who to name beside the entry (an opt-out names them in its headline already)."""
-    return None if item.kind in _OPT_OUTS else item.user_name
+    """Who to name beside the entry (an opt-out names them in its headline already; a
+    reply is the customer's, though the automation stored it)."""
+    return None if item.kind in _OPT_OUTS or is_reply(item) else item.user_name
 
 
 def body(item: ActivityItem) -> str:
+    if is_reply(item):  # the subject is in the headline
+        return reply_parts(item.notes)[1]
     if item.kind is ActivityKind.interaction:
         return item.notes or ""
     if item.kind is ActivityKind.stage_move:  # the reason of a move into Lost

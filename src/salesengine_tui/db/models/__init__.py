@@ -23,6 +23,7 @@ from .enums import (  # noqa: E402
     UserRole,
 )
 from .operations import Customer, Equipment, Estimate, Ticket, User  # noqa: E402
+from .outreach import EmailEvent, EmailSyncMark  # noqa: E402
 from .platform import Blast, EmailOutbox, JobRun, Notification, Segment  # noqa: E402
 from .sales import (  # noqa: E402
     CustomerInteraction,
@@ -47,7 +48,9 @@ __all__ = [
     "CustomerStatusChange",
     "DealPipeline",
     "DealStage",
+    "EmailEvent",
     "EmailOutbox",
+    "EmailSyncMark",
     "Equipment",
     "Estimate",
     "EstimateChange",

@@ -132,6 +132,8 @@ class Customer(SQLModel, table=True):
     email_suppressed_at: datetime | None = Field(
         default=None, sa_column=timestamptz(nullable=True, now_default=False)
     )
+    # Why the provider will not deliver to the address (a hard bounce, a spam complaint, ...).
+    email_suppressed_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     # Kept by the domain layer on every interaction, so the inbox sorts without a join.
     last_interaction_at: datetime | None = Field(
         default=None, sa_column=timestamptz(nullable=True, now_default=False)

@@ -25,6 +25,12 @@ class EmailOutbox(SQLModel, table=True):
             postgresql_where=sa.text("status = 'queued'"),
         ),
         sa.Index("ix_email_outbox_customer", "customer_id"),
+        # Events that carry only the provider's message id (Postmark's) find their email.
+        sa.Index(
+            "ix_email_outbox_provider_message",
+            "provider_message_id",
+            postgresql_where=sa.text("provider_message_id IS NOT NULL"),
+        ),
         # Keys looked up by prefix (nurture counts a stage entry's follow-ups): byte order.
         sa.Index("ix_email_outbox_key_bytes", sa.text('idempotency_key COLLATE "C"')),
         # Rows a sender claimed: a crashed sender's go back to the queue after the lease.
@@ -62,6 +68,12 @@ class EmailOutbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     provider: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     provider_message_id: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    # What the email is about, so what comes back (a bounce, a reply) finds it: the deal of a
+    # follow-up, the blast of a campaign email.
+    estimate_id: uuid.UUID | None = Field(
+        default=None, sa_column=fk("estimates.id", ondelete="SET NULL")
+    )
+    blast_id: uuid.UUID | None = Field(default=None, sa_column=fk("blasts.id", ondelete="SET NULL"))
     created_by: uuid.UUID | None = Field(
         default=None, sa_column=fk("users.id", ondelete="SET NULL")
     )

@@ -111,6 +111,10 @@ class CustomerInteraction(SQLModel, table=True):
     estimate_id: uuid.UUID | None = Field(
         default=None, sa_column=fk("estimates.id", ondelete="SET NULL")
     )
+    # The email this entry is (sent) or answers (a reply): its delivery shows beside it.
+    outbox_id: uuid.UUID | None = Field(
+        default=None, sa_column=fk("email_outbox.id", ondelete="SET NULL")
+    )
 
 
 class CustomerStatusChange(SQLModel, table=True):
