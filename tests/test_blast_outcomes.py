@@ -34,6 +34,7 @@ from salesengine_tui.db.models import (
 from salesengine_tui.marketing import blast_outcomes, segments
 from salesengine_tui.marketing.blast_outcomes import BlastOutcomes
 from salesengine_tui.screens.customer import CustomerScreen
+from salesengine_tui.widgets.dashboard_cells import LOST
 from salesengine_tui.widgets.timeline_list import TimelineList, headline
 
 _keys = count()
@@ -277,9 +278,9 @@ def test_each_sent_email_shows_its_own_fate(engine: Engine, desk: Desk) -> None:
         team = {i.id: i for i in feed.recent_activity(s)}
     shown = [headline(items[fixed_id(i, 0xE0)]) for i in range(4)]
     assert shown == [
-        f"✉ Email out · bounced: {BOUNCE_REASON}",
-        "✉ Email out · delivered",
-        "✉ Email out · marked as spam",
+        f"✉ Email out · ✗ bounced: {BOUNCE_REASON}",
+        "✉ Email out · ✓ delivered",
+        "✉ Email out · ⚑ marked as spam",
         "✉ Email out",
     ]
     assert items[fixed_id(9, 0xE0)].email_fate is None
@@ -326,7 +327,10 @@ async def test_segments_home_and_dashboard_show_the_counts(
             "11-04 Spring tune-up: 15% off",
             "  ✓ 1,204  ✗ 12  ⚑ 3  ⊘ 0",
         ]
-        assert shown(app, "#blast-legend") == "✓ delivered ✗ bounced ⚑ spam ⊘ opted out"
+        assert shown(app, "#blast-legend").splitlines() == [
+            "✓ delivered ✗ bounced ⚑ spam ⊘ opted out",
+            "— nothing yet",
+        ]
 
 
 async def test_the_timeline_says_which_email_bounced(
@@ -338,12 +342,22 @@ async def test_the_timeline_says_which_email_bounced(
             app.push_screen(CustomerScreen(app.ctx, desk.customers[name].id))
             await settle(pilot)
             timeline = app.screen.query_one(TimelineList)
-            drawn = "\n".join(timeline.render_line(y).text for y in range(timeline.size.height))
+            strips = [timeline.render_line(y) for y in range(timeline.size.height)]
+            drawn = "\n".join(strip.text for strip in strips)
             email = next(line for line in drawn.splitlines() if "✉ Email out" in line)
+            # The fate's own colour (a bounce must not look like a delivery) beside its mark.
+            fate_colours = {
+                seg.style.color.triplet.hex if seg.style and seg.style.color else None
+                for strip in strips
+                for seg in strip
+                if "bounced" in seg.text or "delivered" in seg.text
+            }
             if name == "Hank Hill":
-                assert f"✉ Email out · bounced: {BOUNCE_REASON}" in email
+                assert f"✉ Email out · ✗ bounced: {BOUNCE_REASON}" in email
+                assert fate_colours == {LOST}
             else:
-                assert "✉ Email out · delivered" in email
+                assert "✉ Email out · ✓ delivered" in email
                 assert "bounced" not in drawn
+                assert LOST not in fate_colours
             await pilot.press("escape")
             await settle(pilot)

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta
 
+import pytest
 from factories import FIXED_NOW, Desk, add_customer, add_estimate, app_context, stages_of
 from pilot_helpers import settle, wait_listening, wait_until
 from sqlalchemy import Engine, Row, event, text
@@ -25,7 +26,7 @@ from salesengine_tui.email import replies, tokens
 from salesengine_tui.email.events import EventKind, InboundReply, ProviderEvent
 from salesengine_tui.screens.customer import CustomerScreen
 from salesengine_tui.usecases.desk import Desk as AppDesk
-from salesengine_tui.widgets.timeline_list import TimelineList
+from salesengine_tui.widgets.timeline_list import TimelineList, headline
 
 SIZE = (120, 40)
 SUBJECT = "Re: Checking in on your quote: New AC, 3-ton"
@@ -397,3 +398,40 @@ def test_the_deal_screen_and_the_team_feed_read_a_reply_on_one_line() -> None:
                         to_stage=None, automated=True)  # fmt: skip
     assert _what(item).plain == "✉ Reply"  # not an automated email of ours
     assert _detail(item) == f"{SUBJECT} — Yes [bold]go ahead[/] [@click=app.quit]now[2J"
+
+
+# --- a reply that asks to stop ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "subject", "opted_out"),
+    [
+        ("Unsubscribe" + QUOTED, SUBJECT, True),
+        ("  STOP.\n\nSent from my phone", SUBJECT, True),
+        ("", "Re: unsubscribe", True),
+        ("Please remove me!", SUBJECT, True),
+        ("Don't unsubscribe me, I love these.", SUBJECT, False),
+        ("Stop by on Tuesday?", SUBJECT, False),
+        ("Yes, let's go ahead." + QUOTED + "\n> unsubscribe", SUBJECT, False),  # quoted only
+    ],
+)
+def test_a_reply_asking_to_stop_opts_the_customer_out(
+    engine: Engine, desk: Desk, body: str, subject: str, opted_out: bool
+) -> None:
+    customer, _, _ = quiet_quote(engine, desk)
+    with session_scope(engine) as s:  # the same mailbox on a second customer record
+        twin = add_customer(s, "Quentin Q. (twin)", n=78)
+        twin.email = "Q@example.com"
+    assert apply(engine, reply_event(body=body, subject=subject)) == 1
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.email_opt_out, ch.via FROM customers c LEFT JOIN "
+                "customer_opt_out_changes ch ON ch.customer_id = c.id "
+                "WHERE lower(c.email) = 'q@example.com'"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(opted_out, "reply" if opted_out else None)] * 2
+    if opted_out:  # the timeline says how, newest first
+        (item,) = recorder(engine, desk).customers.timeline(customer, limit=1)
+        assert headline(item) == '⊘ Opted out of email by the customer (replied "unsubscribe")'

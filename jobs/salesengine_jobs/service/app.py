@@ -9,9 +9,11 @@ down answers 503 with Retry-After (providers retry), never a traceback.
 What a provider gets back, and why:
 - 200 once the events are stored (a replay is stored once: `duplicates` counts the rest);
 - 200 with `ignored` for items that could not be read (logged): retrying them cannot help;
-- 400 for a body that is not JSON at all; 401 wrong credentials; 403 a bad SendGrid signature
-  (nothing stored); 413 a body over the cap; 503 not configured, the database is down, or too
-  many events are waiting to be written.
+- 400 for a body that is not JSON at all (an Inbound Parse form that cannot be read is
+  answered 200 with `ignored`: a retry sends the same bytes); 401 wrong credentials; 403 a
+  bad SendGrid signature (nothing stored); 408 a body that stopped coming; 413 a body over
+  the cap; 503 not configured, the database is down, or too many events are waiting to be
+  written. A client gone before its answer is logged with 499 (no traceback).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -188,10 +191,20 @@ class OutreachService:
         if refusal := self.auth.refusal(request):
             return refusal
         cap = self.settings.webhook_max_bytes
-        async with request.form(
-            max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=cap
-        ) as form:
-            fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+        try:
+            async with request.form(
+                max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=cap
+            ) as form:
+                fields = {
+                    name: value for name, value in form.multi_items() if isinstance(value, str)
+                }
+        except HTTPException as exc:
+            # Starlette could not read the form (a broken multipart body, more parts than an
+            # email has): a retry brings the same body, so it is answered 200 and logged, as
+            # any item that cannot be read (SendGrid retries anything else for three days).
+            log.warning("sendgrid inbound: the form cannot be read: %s", quote(str(exc.detail)))
+            request.state.counts = {"stored": 0, "duplicates": 0, "ignored": 1}
+            return JSONResponse(request.state.counts)
         parsed = sendgrid_events.parse_inbound(_as_sent(fields), received_at=self.now())
         return await self._record(request, "sendgrid inbound", parsed)
 

@@ -4,6 +4,7 @@ read, not taken from Content-Length alone) and HTTP basic auth for the providers
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -20,23 +21,40 @@ log = logging.getLogger("salesengine.serve")
 REALM = 'Basic realm="salesengine webhooks", charset="UTF-8"'
 # Providers retry a 503 on their own schedule; this asks for a slow one while someone sets it.
 NOT_CONFIGURED_RETRY_SECONDS = "300"
+# A body that stops coming for this long is given up on (408). uvicorn has no such timeout:
+# without it a client that sends half a body holds its connection (and a graceful stop) for
+# as long as it likes. A provider's chunks come far more often than this.
+BODY_IDLE_SECONDS = 30.0
 
 
 class BodyTooLarge(Exception):
     """The request body went past the cap while it was being read."""
 
 
+class BodyTooSlow(Exception):
+    """The request body stopped coming (nothing for `idle_seconds`)."""
+
+
 def too_large_response() -> Response:
     return JSONResponse({"error": "request body too large"}, status_code=413)
+
+
+def too_slow_response() -> Response:
+    return JSONResponse(
+        {"error": "request body too slow"}, status_code=408, headers={"Connection": "close"}
+    )
 
 
 class BodyLimit:
     """Refuse a request body over `max_bytes` with 413: at once when Content-Length says so,
     and while reading otherwise (a chunked body, or a Content-Length that lies: uvicorn stops
-    at the declared length, chunked bodies have none)."""
+    at the declared length, chunked bodies have none). A body that stops coming for
+    `idle_seconds` gets 408 and the connection is closed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, idle_seconds: float = BODY_IDLE_SECONDS
+    ) -> None:
+        self.app, self.max_bytes, self.idle_seconds = app, max_bytes, idle_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,14 +66,22 @@ class BodyLimit:
             return
         seen = 0
         started = False
+        body_done = False
 
         async def capped_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:  # after the body: only a disconnect is left to wait for
+                return await receive()
+            try:
+                async with asyncio.timeout(self.idle_seconds):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise BodyTooLarge
+                body_done = not message.get("more_body", False)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -69,6 +95,11 @@ class BodyLimit:
             if started:  # too late to answer: the connection is closed on the client
                 raise
             await too_large_response()(scope, receive, send)
+        except BodyTooSlow:
+            if started:
+                raise
+            log.warning("request body stopped coming for %.0f s: answering 408", self.idle_seconds)
+            await too_slow_response()(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,17 +1,24 @@
 """One log line per request, ours rather than uvicorn's access log: the path without its
 query string (an unsubscribe token is a capability), no header, no body; and what a webhook
-stored (a route leaves its counts in `request.state.counts`)."""
+stored (a route leaves its counts in `request.state.counts`). A client that goes away while
+its body is still coming (a provider's timeout, a dropped connection) is one line with
+status 499, as nginx writes it: nobody is left to answer, and it is not our error (no
+traceback in the log)."""
 
 from __future__ import annotations
 
 import logging
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from salesengine_tui.base.logfmt import quote
 
 log = logging.getLogger("salesengine.serve")
+
+# nginx's "client closed request": the client left before it was answered.
+CLIENT_CLOSED = 499
 
 
 class RequestLog:
@@ -33,6 +40,8 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, watched_send)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED
         finally:
             log.info(request_line(scope, status, time.perf_counter() - started))
 

@@ -164,6 +164,7 @@ class OptOutVia(StrEnum):
     staff = "staff"  # someone at the desk, on the customer's profile
     provider = "provider"  # the customer, through the provider's own unsubscribe (link or list)
     complaint = "spam_complaint"  # the customer marked our email as spam (reported by the provider)
+    reply = "reply"  # the customer answered an email with "unsubscribe" (or "stop")
 
 
 @dataclass(frozen=True)

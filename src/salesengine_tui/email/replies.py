@@ -25,6 +25,8 @@ from ..access.users import system_user
 from ..activity.feed import REPLY_OUTCOME, ActivityKind, notify_activity
 from ..base.settings import Settings
 from ..base.validation import EMAIL_MAX, without_hidden
+from ..customers.status import OptOutVia, change_email_opt_out
+from ..db.models import Customer
 from .events import EventKind, InboundReply, ProviderEvent
 from .tokens import outbox_ids_in, read_reply_token
 
@@ -293,6 +295,7 @@ def apply(
         _INTERACTIONS, {**params, "system": system, "outcome": REPLY_OUTCOME}
     ).all()
     session.execute(_TOUCH, params)
+    _opt_out_who_asked(session, batch, now)
     session.execute(_NOTIFY, {**params, "kind": NOTIFICATION_KIND})
     notify_activity(session, ActivityKind.interaction)
     return len(added)
@@ -301,3 +304,46 @@ def apply(
 def _first_line(text: str) -> str | None:
     first = next((line for line in text.split("\n") if line.strip()), "")
     return one_line(first, BODY_MAX) or None
+
+
+# A reply that is only a request to stop (the expired-link page tells people to reply so):
+# the whole first line of the reply, or the subject, and nothing more, so "don't unsubscribe
+# me" or "stop by Tuesday" never opts anyone out.
+_STOP_WORDS = {
+    "unsubscribe", "unsubscribe me", "please unsubscribe", "please unsubscribe me",
+    "unsubscribe please", "stop", "stop please", "please stop", "remove me", "opt out",
+    "remove", "stop emailing me", "please remove me",
+}  # fmt: skip
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|fwd?|sv)\s*:\s*)+", re.IGNORECASE)
+
+
+def asks_to_unsubscribe(reply: InboundReply) -> bool:
+    """The reply asks, in so many words, to be taken off our email."""
+    first = _first_line(_without_quote(reply.text or "")) or ""
+    subject = _REPLY_PREFIX.sub("", reply.subject or "")
+    return any(_plain(text) in _STOP_WORDS for text in (first, subject))
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def _opt_out_who_asked(
+    session: Session, batch: list[tuple[ProviderEvent, InboundReply, ReplyMatch]], now: datetime
+) -> None:
+    """Customers who replied "unsubscribe" are opted out now, by the one opt-out rule (with
+    their timeline entry), together with every customer sharing their address."""
+    asked = [match.customer_id for _, reply, match in batch if asks_to_unsubscribe(reply)]
+    if not asked:
+        return
+    addresses = sa.select(sa.func.lower(Customer.email)).where(
+        Customer.id.in_(asked), Customer.email.is_not(None)
+    )
+    change_email_opt_out(
+        session,
+        sa.or_(Customer.id.in_(asked), sa.func.lower(Customer.email).in_(addresses)),
+        opted_out=True,
+        via=OptOutVia.reply,
+        by=None,
+        at=now,
+    )

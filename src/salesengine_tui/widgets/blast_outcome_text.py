@@ -19,9 +19,10 @@ MARKS = (
     ("complained", "⚑", "spam", "#ffff55"),
     ("unsubscribed", "⊘", "opted out", "#55ffff"),
 )
-# 40 cells: the dashboard's narrow column holds it whole.
+# 40 cells: the dashboard's narrow column holds it whole (and "— nothing yet" on a line of its own).
 LEGEND = " ".join(f"{mark} {word}" for _, mark, word, _ in MARKS)
 NOTHING_YET = "—"
+LEGEND_IN_FULL = f"{LEGEND}, {NOTHING_YET} nothing yet"
 
 
 def counts(outcomes: BlastOutcomes) -> list[str]:

@@ -1,6 +1,6 @@
 """The dashboard's "Recent blasts" cell: the last few blasts, two lines each (the day and
-subject, then what came back: `✓ 1,204 ✗ 12 ⚑ 3 ⊘ 9`), a legend under them. Hidden while no
-blast was ever sent."""
+subject, then what came back: `✓ 1,204 ✗ 12 ⚑ 3 ⊘ 9`), a legend under them (two lines: the
+marks fill the narrow column, then "— nothing yet"). Hidden while no blast was ever sent."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from ..marketing.blasts import BlastSummary
 from ..ui.display import safe_text
-from .blast_outcome_text import LEGEND, outcome_text, widths
+from .blast_outcome_text import LEGEND, NOTHING_YET, outcome_text, widths
 from .dashboard_panels import Panel
 
 RECENT_BLASTS = 3  # fits the panel at 120x40 beside my day, and stacked at 80x24
@@ -22,7 +22,7 @@ class BlastsPanel(Panel):
     def __init__(self) -> None:
         super().__init__(
             Static(id="blast-lines"),
-            Static(Content(LEGEND), id="blast-legend"),
+            Static(Content(f"{LEGEND}\n{NOTHING_YET} nothing yet"), id="blast-legend"),
             title="Recent blasts",
             id="blasts-panel",
         )

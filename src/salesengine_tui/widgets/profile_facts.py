@@ -58,6 +58,8 @@ def opt_out_how(record: OptOutRecord, tz: ZoneInfo) -> str:
         how = " by the email provider's unsubscribe"
     elif record.via is OptOutVia.complaint:
         how = " after marking an email as spam"
+    elif record.via is OptOutVia.reply:
+        how = ' by replying "unsubscribe"'
     elif record.via is OptOutVia.staff:
         how = f" by {record.by_name or 'someone'} (staff)"
     return visible(f"on {local_date(record.at, tz)}{how}")

@@ -3,7 +3,7 @@ with no conditions yet, all customers by lead source and the recent email blasts
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -16,7 +16,7 @@ from ..customers.status import SourceCounts, StatusSourceBreakdown
 from ..marketing.blasts import BlastSummary
 from ..marketing.segments import Member
 from ..ui.display import number, plural, safe_text, visible
-from .blast_outcome_text import LEGEND, NOTHING_YET, outcome_text
+from .blast_outcome_text import LEGEND_IN_FULL, outcome_text
 from .blast_outcome_text import widths as outcome_widths
 from .safe_table import Column, SafeTable
 
@@ -28,17 +28,21 @@ COLUMNS = [
     Column("total", "Total", numeric=True),
 ]
 BLAST_COLUMNS = [
-    Column("when", "Sent"),
+    Column("when", "Date"),
     Column("subject", "Subject"),
     Column("segment", "Segment"),
     Column("recipients", "To", numeric=True),
-    Column("progress", "Sent / failed / waiting"),
+    Column("progress", "Sent/failed/waiting"),
     Column("outcomes", "What came back"),
 ]
 # Narrower than these, a column says too little; 0: left out when there is no room for it,
-# the last first: the progress (the blast's own screen follows it while sending), the count
-# (the progress adds up to it), the segment. What came back stays (`✓1,204 ✗12 ⚑3 ⊘9` whole).
+# in the order of BLAST_LEAVE_OUT: the count (the progress adds up to it), the progress (the
+# blast's own screen follows it while sending), the segment. The progress is shown whole or
+# not at all (`1,240 / 0 /…` says nothing); the subject and segment are cut first. What came
+# back stays (`✓1,204 ✗12 ⚑3 ⊘9` whole).
 BLAST_FLOORS = [10, 12, 0, 0, 0, 17]
+BLAST_WHOLE = (4,)
+BLAST_LEAVE_OUT = (3, 4, 2)
 OPTIONAL_WIDTH = 8  # an optional column is shown this wide at least, or not at all
 PREVIEW_COLUMNS = [Column("name", "Name"), Column("email", "Email"), Column("status", "Status")]
 PREVIEW_FLOORS = [10, 12, 7]
@@ -51,10 +55,18 @@ class ShrinkTable(SafeTable):
     fit ends with "…". Refitted when the table's width changes."""
 
     def __init__(
-        self, columns: Sequence[Column], floors: Sequence[int], *, id: str | None = None
+        self,
+        columns: Sequence[Column],
+        floors: Sequence[int],
+        *,
+        whole: Collection[int] = (),
+        leave_out: Sequence[int] | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(columns, id=id)
         self.floors = list(floors)
+        self.whole = whole
+        self.leave_out = leave_out
         self._rows: list[tuple[str, list[object]]] = []
         self._widths: list[int] = []
 
@@ -83,7 +95,14 @@ class ShrinkTable(SafeTable):
         natural = [len(c.label) for c in self._initial_columns]
         for _, cells in self._rows:
             natural = [max(w, _width(cell)) for w, cell in zip(natural, cells, strict=True)]
-        widths = fit_widths(natural, self.floors, room, 2 * self.cell_padding)
+        widths = fit_widths(
+            natural,
+            self.floors,
+            room,
+            2 * self.cell_padding,
+            whole=self.whole,
+            leave_out=self.leave_out,
+        )
         if widths == self._widths:
             return
         self._widths = widths
@@ -97,24 +116,42 @@ class ShrinkTable(SafeTable):
         )
 
 
-def fit_widths(natural: Sequence[int], floors: Sequence[int], room: int, pad: int = 0) -> list[int]:
+def fit_widths(
+    natural: Sequence[int],
+    floors: Sequence[int],
+    room: int,
+    pad: int = 0,
+    *,
+    whole: Collection[int] = (),
+    leave_out: Sequence[int] | None = None,
+) -> list[int]:
     """Column widths that fit `room` (each shown column also takes `pad` cells): the natural
     ones if they fit, else the widest cut down to one cap (the largest that fits), none
     below its floor. A floor of 0 marks a column that may be left out (width 0) when the
-    others' floors leave it no room: the last such column first."""
+    others' floors leave it no room: in the order of `leave_out`, by default the last such
+    column first. The columns in `whole` are never cut: shown whole or left out."""
     widths = list(natural)
     if sum(widths) + pad * len(widths) <= room:
         return widths
-    least = [min(w, f or OPTIONAL_WIDTH) for w, f in zip(natural, floors, strict=True)]
-    optional = [i for i, f in enumerate(floors) if f == 0]
-    while optional and sum(least) + pad * sum(1 for w in least if w) > room:
-        least[optional.pop()] = 0  # left out
+    least = [
+        w if i in whole else min(w, f or OPTIONAL_WIDTH)
+        for i, (w, f) in enumerate(zip(natural, floors, strict=True))
+    ]
+    optional = [i for i, f in enumerate(floors) if f == 0][::-1]
+    for i in optional if leave_out is None else leave_out:
+        if sum(least) + pad * sum(1 for w in least if w) <= room:
+            break
+        least[i] = 0  # left out
     shown = [i for i, w in enumerate(least) if w]
     space = room - pad * len(shown)
+
+    def capped(i: int, cap: int) -> int:
+        return natural[i] if i in whole else max(least[i], min(natural[i], cap))
+
     cap = max(natural)
-    while cap > 0 and sum(max(least[i], min(natural[i], cap)) for i in shown) > space:
+    while cap > 0 and sum(capped(i, cap) for i in shown) > space:
         cap -= 1
-    widths = [max(least[i], min(natural[i], cap)) if i in shown else 0 for i in range(len(least))]
+    widths = [capped(i, cap) if i in shown else 0 for i in range(len(least))]
     # What the cap left over goes to the cut columns, the first first.
     spare = space - sum(widths)
     for i in shown:
@@ -143,10 +180,10 @@ class SegmentResults(Vertical):
         yield SafeTable(COLUMNS, id="sources")
         yield Static(id="sources-note")
         yield Static(Content("Recent email blasts"), id="blasts-title")
-        yield ShrinkTable(BLAST_COLUMNS, BLAST_FLOORS, id="blasts")
-        yield Static(
-            Content(f"What came back: {LEGEND}, {NOTHING_YET} nothing yet"), id="blasts-legend"
+        yield ShrinkTable(
+            BLAST_COLUMNS, BLAST_FLOORS, whole=BLAST_WHOLE, leave_out=BLAST_LEAVE_OUT, id="blasts"
         )
+        yield Static(Content(f"What came back: {LEGEND_IN_FULL}"), id="blasts-legend")
 
     def show_home(self, home: bool) -> None:
         """The home (sources and blasts) when there are no conditions, else the members."""

@@ -19,6 +19,8 @@ from ..activity.feed import REPLY_OUTCOME, ActivityItem, ActivityKind, reply_par
 from ..customers.status import OptOutVia
 from ..deals.editing import FieldChange
 from ..ui.display import visible
+from .blast_outcome_text import MARKS
+from .dashboard_cells import DUE_SOON, LOST
 from .virtual_list import BlockRequest, VirtualList
 
 # Glyph and label by kind of entry: distinguishable at a glance, in colour or not.
@@ -33,6 +35,10 @@ _KIND = {
     ActivityKind.email_opt_in: "✉ Opted back in to email",
 }
 _OPT_OUTS = {ActivityKind.email_opt_out, ActivityKind.email_opt_in}
+# An email's fate: the marks of the blasts' counts (`email_events.kind` names them the same);
+# "dropped" never arrived either. Bounces in the error red, complaints in the warning yellow.
+_FATE_MARKS = {kind: mark for kind, mark, *_ in MARKS} | {"dropped": "✗"}
+_FATE_STYLES = {"bounced": LOST, "dropped": LOST, "complained": DUE_SOON}
 WHEN_WIDTH = 22  # `Tue 2026-11-24 09:30  `: the day (first entry of a day only) and the time
 WIDE_WHAT = 40  # below this many columns for what happened beside the time, lines stack
 
@@ -45,9 +51,8 @@ def headline(item: ActivityItem) -> str:
         label = _INTERACTION.get(item.interaction_type or "", item.interaction_type or "?")
         arrow = " in" if item.direction == "inbound" else " out"
         outcome = item.outcome.replace("_", " ") if item.outcome else ""
-        # An email we sent: what became of it first (✉ Email out · bounced: <reason> · campaign).
-        fate = item.email_fate.describe() if item.email_fate else ""
-        return label + arrow + "".join(f" · {part}" for part in (fate, outcome) if part)
+        # An email we sent: what became of it first (✉ Email out · ✗ bounced: <reason> · campaign).
+        return label + arrow + "".join(f" · {part}" for part in (fate(item), outcome) if part)
     deal = f"#{item.estimate_number} {item.estimate_title or ''}".rstrip()
     if item.kind is ActivityKind.stage_move:
         return f"{_KIND[item.kind]} {item.from_stage or '(opened)'} → {item.to_stage} · {deal}"
@@ -61,6 +66,27 @@ def headline(item: ActivityItem) -> str:
     return f"{_KIND[item.kind]} · #{item.ticket_number}"
 
 
+def fate(item: ActivityItem) -> str:
+    """What became of an email we sent, behind the mark its count has on the blast's line
+    (`✗ bounced: mailbox does not exist`); "" when nothing came back."""
+    if not item.email_fate:
+        return ""
+    mark = _FATE_MARKS.get(item.email_fate.kind)
+    words = item.email_fate.describe()
+    return f"{mark} {words}" if mark else words
+
+
+def _fate_span(item: ActivityItem, what: Text) -> tuple[str, int, int] | None:
+    """The fate's style and where it is in `what` (the headline as shown), when it has one:
+    a bounce or a complaint must not look like a delivery."""
+    style = _FATE_STYLES.get(item.email_fate.kind) if item.email_fate else None
+    if style is None:
+        return None
+    shown = visible(fate(item))
+    start = what.plain.find(f" · {shown}")
+    return None if start < 0 else (style, start + 3, start + 3 + len(shown))
+
+
 def _opted_by(item: ActivityItem) -> str:
     if item.outcome == OptOutVia.link:
         return "by the customer (unsubscribe link)"
@@ -68,6 +94,8 @@ def _opted_by(item: ActivityItem) -> str:
         return "by the customer (the email provider's unsubscribe)"
     if item.outcome == OptOutVia.complaint:
         return "by the customer (marked an email as spam)"
+    if item.outcome == OptOutVia.reply:
+        return 'by the customer (replied "unsubscribe")'
     if item.outcome is None:  # from before revision 0018
         return "(how was not recorded)"
     return f"by {item.user_name or 'staff'}"
@@ -156,6 +184,8 @@ class TimelineList(VirtualList[ActivityItem]):
             (f"{day:<14} ", "bold"), (local.strftime("%H:%M"), self._style("muted")), "  "
         )
         what = Text(visible(headline(item)), style=self._style(style), end="")
+        if span := _fate_span(item, what):
+            what.stylize(*span)
         who = visible(author(item) or "")
         notes = visible(body(item).replace("\n", " ⏎ ")) if body(item) else ""
         inner = max(1, width - 2)
