@@ -26,8 +26,9 @@ import psycopg
 import pytest
 import sqlalchemy.exc
 from factories import Desk, load_desk, seed_desk
+from fake_providers import FakeProviders
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlmodel import Session
 from syrupy.constants import SNAPSHOT_UNKNOWN_FOSSIL_KEY
@@ -305,3 +306,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             "Delete it, or let `pytest -n0 --snapshot-update` delete every unused one "
             "(or pass --snapshot-warn-unused)."
         )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProviders]:
+    """The providers' APIs (SendGrid, Postmark) served on loopback for one test."""
+    with FakeProviders() as server:
+        yield server
+
+
+@pytest.fixture
+def with_emails(engine: Engine, desk: Desk) -> Desk:
+    """The seeded desk, each customer with an address: `hank.hill@example.com`, ..."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE customers SET email = lower(replace(name, ' ', '.')) || '@example.com'")
+        )
+    return desk

@@ -26,21 +26,6 @@ from salesengine_tui.usecases.email import drain
 KEY = "SG.secret-key-never-shown"
 
 
-@pytest.fixture
-def fake() -> FakeProviders:
-    with FakeProviders() as server:
-        yield server
-
-
-@pytest.fixture
-def with_emails(engine: Engine, desk: Desk) -> Desk:
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE customers SET email = lower(replace(name, ' ', '.')) || '@example.com'")
-        )
-    return desk
-
-
 def settings_for(fake: FakeProviders, provider: str, **extra):
     return load_settings(
         email_provider=provider,

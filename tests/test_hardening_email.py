@@ -31,12 +31,6 @@ from salesengine_tui.usecases.email import drain
 LATER = FIXED_NOW + timedelta(days=1)  # past every backoff and every lease
 
 
-@pytest.fixture
-def fake() -> FakeProviders:
-    with FakeProviders() as server:
-        yield server
-
-
 def queue_to(engine: Engine, settings, addresses: list[str], *, key: str = "h") -> list[str]:
     """One email per address (the same address may come twice); their outbox ids."""
     ids = []

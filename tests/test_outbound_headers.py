@@ -39,12 +39,6 @@ REPLY_DOMAIN = "reply.acme.example"
 BLAST = {"definition": SEGMENT, "subject": "Hi {first_name}", "body": "Hello {first_name}.\n"}
 
 
-@pytest.fixture
-def fake() -> FakeProviders:
-    with FakeProviders() as server:
-        yield server
-
-
 def settings_for(provider: str, fake: FakeProviders, folder: Path, **extra) -> Settings:
     return load_settings(**{
         "email_provider": provider, "sendgrid_api_key": "SG.key", "sendgrid_base_url": fake.url,

@@ -255,7 +255,10 @@ async def test_blast_from_preview_to_queued_rows(
         await pilot.press("escape", "N")
         await settle(pilot)
         listed = rows(app, "#blasts")
-        assert len(listed) == 1 and listed[0][3:] == ["3", "3 / 0 / 0", "✓— ✗— ⚑— ⊘—"]
+        assert len(listed) == 1 and listed[0][3:] == [
+            "3 / 0 / 0",
+            "✓— ✗— ⚑— ⊘—",
+        ]  # "To" left out first
         assert listed[0][1].startswith("{first_name}, is your")
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from factories import FIXED_NOW, Desk
 from fake_providers import FakeProviders, Scripted, unix
 from sqlalchemy import Engine, text
@@ -29,22 +27,6 @@ EASTERN = ZoneInfo("America/New_York")
 TOKEN = "pm-server-token-never-shown"
 KEY = "SG.sendgrid-key-never-shown"
 PAGE = 500
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProviders]:
-    with FakeProviders() as server:
-        yield server
-
-
-@pytest.fixture
-def mailable(engine: Engine, desk: Desk) -> Desk:
-    """The seeded desk, each customer with an address: `hank.hill@example.com`, ..."""
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE customers SET email = lower(replace(name, ' ', '.')) || '@example.com'")
-        )
-    return desk
 
 
 def postmark(fake: FakeProviders, **extra: object) -> Settings:
@@ -119,7 +101,7 @@ DUMP = "/message-streams/{}/suppressions/dump"
 
 
 def test_postmark_bounces_and_suppressions_are_applied_once_and_the_marks_move(
-    engine: Engine, mailable: Desk, fake: FakeProviders
+    engine: Engine, with_emails: Desk, fake: FakeProviders
 ) -> None:
     fake.token = TOKEN
     hard, soft, spam = (FIXED_NOW - timedelta(hours=h) for h in (3, 2, 1))
@@ -177,7 +159,7 @@ def test_postmark_bounces_and_suppressions_are_applied_once_and_the_marks_move(
 
 
 def test_a_reactivated_hard_bounce_is_recorded_without_suppressing(
-    engine: Engine, mailable: Desk, fake: FakeProviders
+    engine: Engine, with_emails: Desk, fake: FakeProviders
 ) -> None:
     """Postmark's list says the address is active again: the old bounce suppresses nothing."""
     fake.postmark_bounces = [
@@ -205,7 +187,7 @@ def test_postmark_bounces_are_paged_until_a_short_page(
 
 
 def test_a_failing_feed_keeps_its_mark_and_the_others_move(
-    engine: Engine, mailable: Desk, fake: FakeProviders
+    engine: Engine, with_emails: Desk, fake: FakeProviders
 ) -> None:
     first_bounce = FIXED_NOW - timedelta(hours=5)
     fake.postmark_bounces = [bounce(31, "hank.hill@example.com", first_bounce)]
@@ -247,7 +229,7 @@ def test_a_failing_feed_keeps_its_mark_and_the_others_move(
 
 
 def test_a_refused_token_is_a_clear_error_that_never_shows_it(
-    engine: Engine, mailable: Desk, fake: FakeProviders
+    engine: Engine, with_emails: Desk, fake: FakeProviders
 ) -> None:
     fake.token = "the-right-token"
     fake.postmark_bounces = [bounce(41, "hank.hill@example.com", FIXED_NOW - timedelta(hours=1))]
@@ -281,7 +263,7 @@ def test_a_key_the_provider_echoes_back_is_still_not_shown(
 
 
 def test_sendgrid_lists_are_applied_once_paged_and_asked_from_the_mark(
-    engine: Engine, mailable: Desk, fake: FakeProviders
+    engine: Engine, with_emails: Desk, fake: FakeProviders
 ) -> None:
     fake.token = KEY
     hour = timedelta(hours=1)
@@ -352,7 +334,7 @@ def test_the_file_provider_has_nothing_to_pull(
 
 
 def test_once_suppressions_prints_a_line_per_feed(
-    engine: Engine, db_url: URL, mailable: Desk, fake: FakeProviders
+    engine: Engine, db_url: URL, with_emails: Desk, fake: FakeProviders
 ) -> None:
     """The real command as a process, with the real clock, against the test database."""
     now = datetime.now(UTC)
