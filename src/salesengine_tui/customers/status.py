@@ -4,7 +4,7 @@ their email opt-out (the one place it changes, each change an entry on their tim
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -175,6 +175,15 @@ class OptOutRecord:
     at: datetime | None
     via: OptOutVia | None
     by_name: str | None
+
+
+def same_mailbox(customer_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
+    """These customers and every customer sharing one of their addresses (case-insensitive):
+    one mailbox asking to stop is every record with that address."""
+    addresses = sa.select(sa.func.lower(Customer.email)).where(
+        Customer.id.in_(customer_ids), Customer.email.is_not(None)
+    )
+    return sa.or_(Customer.id.in_(customer_ids), sa.func.lower(Customer.email).in_(addresses))
 
 
 def change_email_opt_out(

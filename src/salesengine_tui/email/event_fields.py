@@ -46,7 +46,7 @@ class Skip(Exception):
 
 def clip(text: str, max_len: int) -> str:
     """`text` cut to `max_len` characters, ending with "…" when it was cut."""
-    return text if len(text) <= max_len else text[: max_len - 1] + "…"
+    return text if len(text) <= max_len else text[: max_len - 1].rstrip() + "…"
 
 
 # --- the batch ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ mailbox: whoever holds it asked, so every customer with the same address is opte
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ..base.settings import Settings
-from ..customers.status import OptOutVia, change_email_opt_out
+from ..customers.status import OptOutVia, change_email_opt_out, same_mailbox
 from ..db.models import Customer
 from .tokens import BadToken, UnsubscribeToken, read_unsubscribe_token
 
@@ -71,17 +70,10 @@ def unsubscribe(
     read, row = _customer(session, settings, token, today, lock=True)
     change_email_opt_out(
         session,
-        _same_mailbox(read.customer_id, row.email),
+        same_mailbox([read.customer_id]),
         opted_out=True,
         via=OptOutVia.link,
         by=None,
         at=now,
     )
     return UnsubscribeView(mask_email(row.email), True, read.issued)
-
-
-def _same_mailbox(customer_id: uuid.UUID, address: str | None) -> sa.ColumnElement[bool]:
-    this = Customer.id == customer_id
-    if not (address or "").strip():
-        return this
-    return sa.or_(this, sa.func.lower(Customer.email) == address.strip().lower())

@@ -25,8 +25,8 @@ from ..access.users import system_user
 from ..activity.feed import REPLY_OUTCOME, ActivityKind, notify_activity
 from ..base.settings import Settings
 from ..base.validation import EMAIL_MAX, without_hidden
-from ..customers.status import OptOutVia, change_email_opt_out
-from ..db.models import Customer
+from ..customers.status import OptOutVia, change_email_opt_out, same_mailbox
+from .event_fields import clip
 from .events import EventKind, InboundReply, ProviderEvent
 from .tokens import outbox_ids_in, read_reply_token
 
@@ -178,13 +178,9 @@ def _without_quote(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def one_line(text: str | None, limit: int) -> str:
     """A subject or a title: whitespace runs as one space, no hidden characters, cut with …."""
-    return _cut(without_hidden(" ".join((text or "").split())), limit)
+    return clip(without_hidden(" ".join((text or "").split())), limit)
 
 
 def reply_text(text: str | None) -> str:
@@ -193,7 +189,7 @@ def reply_text(text: str | None) -> str:
     # Only the start can be kept: a 10 MB body is not read to its end.
     start = (text or "")[: TEXT_MAX * 50]
     normal = start.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    return _cut(without_hidden(_without_quote(normal), keep="\n").strip(), TEXT_MAX)
+    return clip(without_hidden(_without_quote(normal), keep="\n").strip(), TEXT_MAX)
 
 
 def reply_notes(reply: InboundReply) -> str:
@@ -336,12 +332,9 @@ def _opt_out_who_asked(
     asked = [match.customer_id for _, reply, match in batch if asks_to_unsubscribe(reply)]
     if not asked:
         return
-    addresses = sa.select(sa.func.lower(Customer.email)).where(
-        Customer.id.in_(asked), Customer.email.is_not(None)
-    )
     change_email_opt_out(
         session,
-        sa.or_(Customer.id.in_(asked), sa.func.lower(Customer.email).in_(addresses)),
+        same_mailbox(asked),
         opted_out=True,
         via=OptOutVia.reply,
         by=None,

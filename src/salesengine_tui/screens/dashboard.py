@@ -20,14 +20,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 
 from ..activity.feed import ActivityItem
 from ..deals import figures
@@ -51,20 +49,13 @@ from .base import SectionScreen
 from .commands import PaletteCommand
 from .customer import CustomerScreen
 from .keys import bindings
-from .messages import DashboardChanged, DashboardLoaded
+from .messages import DashboardChanged, DashboardLoaded, RecentBlastsLoaded
 from .sections import DASHBOARD
 
 if TYPE_CHECKING:
-    from ..marketing.blasts import BlastSummary
+    pass
 
 __all__ = ["CustomerList", "DashboardScreen"]
-
-
-@dataclass
-class RecentBlastsLoaded(Message):
-    """The blasts for the dashboard's "Recent blasts" cell, with what came back."""
-
-    blasts: list[BlastSummary]
 
 
 # Below this size the panels stack (one column, scrolling) instead of sharing the screen.

@@ -183,6 +183,13 @@ class DashboardLoaded(Message):
 
 
 @dataclass
+class RecentBlastsLoaded(Message):
+    """The blasts for the dashboard's "Recent blasts" cell, with what came back."""
+
+    blasts: list[BlastSummary]
+
+
+@dataclass
 class DashboardChanged(Message):
     """Someone changed what the dashboard shows (heard through LISTEN/NOTIFY)."""
 
