@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,18 +25,23 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy.exc
-from factories import Desk, load_desk, seed_desk
+from factories import Desk, add_user, app_context, load_desk, seed_desk
 from fake_providers import FakeProviders
 from psycopg import sql
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlmodel import Session
 from syrupy.constants import SNAPSHOT_UNKNOWN_FOSSIL_KEY
 
 from salesengine_tui.base.clock import FixedClock
+from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.db import migrate
-from salesengine_tui.db.engine import make_engine
+from salesengine_tui.db.engine import make_engine, session_scope
+from salesengine_tui.db.models import UserRole
+from salesengine_tui.db.pgbouncer import LocalPgBouncer, find_pgbouncer, local_pgbouncer
 from salesengine_tui.db.scratch import ScratchCluster, scratch_cluster
+from salesengine_tui.usecases.desk import Desk as UseCaseDesk
 
 # Tests never read the developer's own config file or data folder.
 os.environ["SALESENGINE_CONFIG_FILE"] = str(Path(__file__).with_name("test-config.toml"))
@@ -323,3 +328,73 @@ def with_emails(engine: Engine, desk: Desk) -> Desk:
             text("UPDATE customers SET email = lower(replace(name, ' ', '.')) || '@example.com'")
         )
     return desk
+
+
+# --- PgBouncer in transaction mode (tests marked `pgbouncer`) --------------------------------
+#
+# One PgBouncer per worker in front of its server, as production runs behind PgBouncer or
+# Supabase's pooler: queries go through it, LISTEN goes straight to the server (listen_url).
+
+# Server connections the pooler may open per test database: small, so that a client holding
+# one across transactions, or a pool that grew past it, would show.
+POOLER_SIZE = 4
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(
+    pg_cluster: ScratchCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalPgBouncer]:
+    """PgBouncer (transaction pooling) in front of the worker's server. Missing, it fails the
+    tests that need it, never skips them: CI must run this group."""
+    if find_pgbouncer() is None:
+        pytest.fail(
+            "pgbouncer is not installed: install Debian's pgbouncer (.ci/run does: "
+            "apt-get install pgbouncer)",
+            pytrace=False,
+        )
+    folder = tmp_path_factory.mktemp("pgbouncer")
+    with local_pgbouncer(pg_cluster.url("postgres"), folder, pool_size=POOLER_SIZE) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture
+def pooled_url(pgbouncer: LocalPgBouncer, db_url: URL) -> URL:
+    """The test's database (`db_url`) through the pooler."""
+    return pgbouncer.url(db_url)
+
+
+@pytest.fixture
+def pooled_engine(pooled_url: URL) -> Iterator[Engine]:
+    eng = make_engine(pooled_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def pooled_settings(db_url: URL, pooled_url: URL) -> Callable[..., Settings]:
+    """Settings as a site behind a pooler has them: `database_url` the pooler, `listen_url`
+    the server itself; on top of `base` (the tests' own settings when None) and `changes`."""
+
+    def build(base: Settings | None = None, **changes: object) -> Settings:
+        return (base or load_settings()).model_copy(
+            update={
+                **changes,
+                "database_url": SecretStr(pooled_url.render_as_string(hide_password=False)),
+                "listen_url": SecretStr(db_url.render_as_string(hide_password=False)),
+            }
+        )
+
+    return build
+
+
+@pytest.fixture
+def elsewhere(engine: Engine, clock: FixedClock, db_url: URL) -> Iterator[UseCaseDesk]:
+    """Another terminal: Mia, a manager, on her own engine (her statements are not the open
+    app's), acting through the use cases."""
+    with session_scope(engine) as s:
+        mia = add_user(s, "mia", name="Mia Park", role=UserRole.manager)
+    other = make_engine(db_url)
+    try:
+        yield UseCaseDesk(app_context(other, clock, mia))
+    finally:
+        other.dispose()

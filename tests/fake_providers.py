@@ -113,6 +113,8 @@ class FakeProviders:
                     fake.arrived.notify_all()
                     waiting = fake.get_script.get(path)
                     scripted = waiting.popleft() if waiting else None
+                if scripted is not None and scripted.delay:  # a slow provider, as for a POST
+                    time.sleep(scripted.delay)
                 if scripted is None or scripted.body is None:
                     default = fake.default_get(path, query, self.headers)
                     if scripted is not None:

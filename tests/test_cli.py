@@ -119,9 +119,9 @@ def test_database_behind_migrations_says_upgrade(
     assert "run `salesengine db upgrade`" in err
 
     code, out, _ = run(capsys, "--database-url", _url(empty_db_url), "db", "upgrade")
-    assert code == 0 and "database at 0019_outreach_events" in out
+    assert code == 0 and "database at 0020_job_runners" in out
     code, out, _ = run(capsys, "--database-url", _url(empty_db_url), "db", "current")
-    assert out.strip() == "0019_outreach_events (current)"
+    assert out.strip() == "0020_job_runners (current)"
     code, out, _ = run(capsys, "--database-url", _url(empty_db_url), "db", "upgrade")
     assert "already current" in out
     code, out, _ = run(
@@ -206,7 +206,7 @@ def test_existing_operations_database_is_stamped_then_upgraded(
     code, out, _ = run(capsys, "--database-url", url, "db", "stamp", "0001_operations_baseline")
     assert code == 0 and "stamped at 0001_operations_baseline" in out
     code, out, _ = run(capsys, "--database-url", url, "db", "upgrade")
-    assert code == 0 and "0019_outreach_events" in out
+    assert code == 0 and "0020_job_runners" in out
     engine = make_engine(empty_db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status::text FROM customers")).scalar() == "lead"

@@ -655,7 +655,7 @@ async def test_changes_while_away_repaint_on_return(
         await wait_until(
             pilot, lambda: dashboard._live_stale, what="the hidden dashboard hearing the change"
         )
-        assert not dashboard._live_pending  # no repaint scheduled while hidden
+        assert dashboard._live_timer is None  # no repaint scheduled while hidden
         assert feed.get_row_at(0)[2].plain != "Dale Gribble"  # not repainted while hidden
         await pilot.press("4")
         await wait_until(pilot, lambda: feed.get_row_at(0)[2].plain == "Dale Gribble", seconds=5)

@@ -197,11 +197,17 @@ def test_create_starts_in_the_first_open_stage_with_history_and_tells_the_board(
         listener.execute(f"LISTEN {board.BOARD_CHANNEL}")
         deal_id = create(engine, manager, dale, origin="board-1", owner_id=desk.rep.id)
         heard = list(listener.notifies(timeout=2, stop_after=1))
-    assert board.BoardChange.from_json(heard[0].payload) == board.BoardChange(
-        pipeline(engine), deal_id, manager.id, "board-1"
-    )
+    change = board.BoardChange.from_json(heard[0].payload)
+    assert change is not None
     e = estimate(engine, deal_id)
     stages = res(engine)
+    # A new card: no stage left, the one entered, its value (an open board patches it in).
+    assert (change.pipeline_id, change.estimate_id, change.by, change.origin, change.kind) == (
+        pipeline(engine), deal_id, manager.id, "board-1", "card"
+    )  # fmt: skip
+    assert (change.from_stage_id, change.to_stage_id, change.amount) == (
+        None, stages["New"].id, Decimal("4200.00")
+    )  # fmt: skip
     assert (e.customer_id, e.title, e.amount, e.stage_id) == (
         dale,
         "Heat pump",

@@ -94,13 +94,14 @@ def test_status_times_are_the_business_s_to_the_minute(
     assert jobs(["--database-url", _url(db_url), "status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[:4] == [
-        "job                status    last started",
-        "nurture            ok        2026-12-01 02:00 CST, took 3 s",
-        "nurture (dry run)  ok        2026-11-30 14:00 CST, took 2 min",
-        "upsell             running   2026-07-01 10:42 CDT, still running",
+        "job                status    runner  last started",
+        "nurture            ok        -       2026-12-01 02:00 CST, took 3 s",
+        "nurture (dry run)  ok        -       2026-11-30 14:00 CST, took 2 min",
+        "upsell             running   -       2026-07-01 10:42 CDT, still running",
     ]
     assert lines[4] == "outbox backlog: 0 queued"
-    assert re.fullmatch(r"next runs under `run`: nurture \d{4}-\d\d-\d\d 02:00 C[SD]T .*", lines[5])
+    assert lines[5] == "no runner has registered yet (`salesengine-jobs run` registers)"
+    assert re.fullmatch(r"next runs under `run`: nurture \d{4}-\d\d-\d\d 02:00 C[SD]T .*", lines[6])
     assert not any(mark in line for line in lines for mark in ("UTC", "+00:00", ".123", "T08"))
 
 

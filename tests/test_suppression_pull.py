@@ -390,16 +390,20 @@ def test_once_suppressions_prints_a_line_per_feed(
 def test_a_second_runner_skips_while_the_first_holds_the_pull(
     engine: Engine, desk: Desk, fake: FakeProviders
 ) -> None:
-    with engine.connect() as holder:  # another runner, mid-pull
-        holder.execute(text("SELECT pg_advisory_lock(hashtext('salesengine:job:suppressions'))"))
-        result = jobs(engine, postmark(fake)).suppressions()
-        holder.execute(text("SELECT pg_advisory_unlock(hashtext('salesengine:job:suppressions'))"))
+    with engine.begin() as conn:  # another runner, mid-pull: its lease has not run out
+        conn.execute(text("INSERT INTO job_leases VALUES ('suppressions', 'host-b:1:x', "
+                          "now() + interval '10 minutes')"))  # fmt: skip
+    result = jobs(engine, postmark(fake)).suppressions()
+    with engine.begin() as conn:  # it died mid-pull: its lease ran out
+        conn.execute(text("UPDATE job_leases SET expires_at = now() - interval '1 second'"))
     assert (result.status, result.error) == (
         "skipped",
         "another runner is doing this job right now",
     )
     assert fake.received == []
-    assert jobs(engine, postmark(fake)).suppressions().status == "ok"  # the lock was let go
+    assert jobs(engine, postmark(fake)).suppressions().status == "ok"  # taken over
+    with engine.connect() as conn:  # and let go at the end
+        assert conn.execute(text("SELECT count(*) FROM job_leases")).scalar_one() == 0
 
 
 def test_the_runner_pulls_every_suppressions_every_minutes(engine: Engine) -> None:

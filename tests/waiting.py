@@ -22,14 +22,15 @@ def wait_for(check: Callable[[], object], what: str, seconds: float = DEADLINE_S
 
 
 def listener_connected(engine: Engine, channel: str) -> bool:
-    """The server shows a `live.listen` connection in this database whose LISTEN on
-    `channel` is done (its last statement, and it is idle again)."""
+    """The server shows a live-updates connection in this database whose LISTEN on
+    `channel` is done (in its last statement, which names every channel it hears, and it is
+    idle again)."""
     with engine.connect() as conn:
         return conn.execute(
             text(
                 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity "
                 "WHERE datname = current_database() AND application_name = 'salesengine-live' "
-                "AND state = 'idle' AND query = :listen)"
+                "AND state = 'idle' AND position(:listen in query) > 0)"
             ),
             {"listen": f'LISTEN "{channel}"'},
         ).scalar_one()

@@ -1,9 +1,11 @@
 """`salesengine-jobs`: the scheduled loop and one-shot runs.
 
-`status`; `once nurture|upsell|outbox|tasks|suppressions` (run one job now; nurture, upsell,
+`status` (every runner seen, each job's last run and which runner did it, the outbox backlog);
+`once nurture|upsell|outbox|tasks|suppressions` (run one job now; nurture, upsell,
 tasks (the reminders of timed tasks that fell due) and suppressions (the providers' bounces,
 complaints and unsubscribes since the last pull) are recorded in job_runs, under the job's
-advisory lock; `once upsell --backfill-since DATE` turns the history before the upsell
+transaction-scoped advisory lock (the suppression pull, which spans transactions, under a lease
+row); `once upsell --backfill-since DATE` turns the history before the upsell
 watermark into opportunities); `run`, the scheduled loop (`runner.py`); and
 `serve [--host H --port P]`, the outreach service (`service/`: unsubscribe links and the
 providers' webhooks).
@@ -25,11 +27,12 @@ from salesengine_tui.base.errors import UserError
 from salesengine_tui.base.logfmt import one_line
 from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.db.connect import open_engine
-from salesengine_tui.ui.display import local_datetime, plural
+from salesengine_tui.ui.display import local_datetime, plural, visible
 from salesengine_tui.usecases import AppContext, Desk
 
 if TYPE_CHECKING:
     from salesengine_tui.automation.jobs_status import JobStatus, LastRun
+    from salesengine_tui.automation.runners import RunnerSeen
     from salesengine_tui.usecases.jobs import RunResult
 
 
@@ -40,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", metavar="URL", help="postgresql:// URL")
     parser.add_argument("--data-dir", metavar="DIR", type=Path)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("status", help="each job's last run and the outbox backlog")
+    sub.add_parser(
+        "status", help="every runner, each job's last run and which runner did it, the backlog"
+    )
     sub.add_parser(
         "run", help="the scheduled loop: nurture nightly; upsell, task reminders, outbox often"
     )
@@ -227,7 +232,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(database_url=args.database_url, data_dir=args.data_dir)
         app_name = "salesengine-serve" if args.command == "serve" else "salesengine-jobs"
-        engine = open_engine(settings, application_name=app_name)
+        if args.command == "run":  # the budget: jobs_pool_size kept, one more per job
+            from .runner import JOBS
+
+            engine = open_engine(
+                settings,
+                application_name=app_name,
+                pool_size=settings.jobs_pool_size,
+                max_overflow=len(JOBS),
+            )
+        elif args.command == "serve":
+            from .service.serve import POOL
+
+            engine = open_engine(settings, application_name=app_name, **POOL)
+        else:
+            engine = open_engine(settings, application_name=app_name)
         try:
             if args.command == "run":
                 from .runner import LogFormat, Runner
@@ -257,16 +276,45 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def status_lines(report: JobStatus, tz: ZoneInfo) -> list[str]:
-    """Each job's last run (when it started, in the business's time, and how long it took),
-    then the outbox backlog."""
-    if not report.last_runs:
-        return ["no job has run yet", f"outbox backlog: {report.outbox_backlog:,} queued"]
-    width = max(len(run.job) for run in report.last_runs)
-    lines = [f"{'job':<{width}}  {'status':<8}  last started"]
-    for run in report.last_runs:
-        started = local_datetime(run.started_at, tz, zone=True)
-        lines.append(f"{run.job:<{width}}  {run.status:<8}  {started}, {took(run)}")
+    """Each job's last run (when it started, in the business's time, how long it took and
+    which runner did it), the outbox backlog, then every runner seen."""
+    lines = job_lines(report.last_runs, tz)
     lines.append(f"outbox backlog: {report.outbox_backlog:,} queued")
+    return lines + runner_lines(report.runners, tz)
+
+
+def job_lines(runs: list[LastRun], tz: ZoneInfo) -> list[str]:
+    if not runs:
+        return ["no job has run yet"]
+    by = [visible(run.runner) if run.runner else "-" for run in runs]
+    width = max(len(run.job) for run in runs)
+    by_width = max(len("runner"), *(len(name) for name in by))
+    lines = [f"{'job':<{width}}  {'status':<8}  {'runner':<{by_width}}  last started"]
+    for run, name in zip(runs, by, strict=True):
+        started = local_datetime(run.started_at, tz, zone=True)
+        lines.append(
+            f"{run.job:<{width}}  {run.status:<8}  {name:<{by_width}}  {started}, {took(run)}"
+        )
+    return lines
+
+
+def runner_lines(runners: list[RunnerSeen], tz: ZoneInfo) -> list[str]:
+    """`host-a  running  pid 4121 on host-a  since 2026-12-01 02:00 CST, last seen ...`: one
+    line per runner ever registered (a runner gone quiet has not beaten for 90 s: it died or
+    lost the database)."""
+    if not runners:
+        return ["no runner has registered yet (`salesengine-jobs run` registers)"]
+    names = [visible(r.name) for r in runners]
+    width = max(len("runner"), *(len(name) for name in names))
+    lines = [f"{'runner':<{width}}  {'state':<10}  process, since, last seen"]
+    for runner, name in zip(runners, names, strict=True):
+        since = local_datetime(runner.started_at, tz, zone=True)
+        seen = local_datetime(runner.seen_at, tz, zone=True)
+        ended = "stopped" if runner.state == "stopped" else "last seen"
+        lines.append(
+            f"{name:<{width}}  {runner.state:<10}  pid {runner.pid} on {visible(runner.host)}, "
+            f"since {since}, {ended} {seen}"
+        )
     return lines
 
 

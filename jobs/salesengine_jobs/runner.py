@@ -12,6 +12,17 @@ minute); what `schedule` gets wrong is handled here:
   was down runs once at start-up (and says so), and a daylight-saving change can neither skip
   nor double a night;
 - SIGTERM stops the loop: running jobs finish their current step and the process exits 0.
+
+Several runners (one per machine) share one database: each registers under its name
+(`runner_name`, else the host name; a second live runner of the same name is refused), beats
+every HEARTBEAT, and marks itself stopped on a clean exit, so `salesengine-jobs status` shows
+them all. Work is shared without doubles by the jobs' advisory transaction locks and leases
+(`usecases.jobs`) and the outbox's SKIP LOCKED claims.
+
+The connection budget: the engine keeps `jobs_pool_size` connections and may open one more per
+job (`cli.py`: `max_overflow=len(JOBS)`); each job holds at most one connection at a time, and
+the upsell listener is the process's one LISTEN connection (the desk's hub, on `listen_url`).
+So at most `jobs_pool_size` + 1 (3 by default) when idle, plus one per running job.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from datetime import time as clock_time
@@ -28,14 +40,17 @@ import schedule
 from sqlalchemy import Engine
 
 from salesengine_tui.activity.feed import UPSELL_CHANNEL
+from salesengine_tui.automation.runners import HEARTBEAT, Me
 from salesengine_tui.base.clock import Clock
+from salesengine_tui.base.errors import UserError
 from salesengine_tui.base.logfmt import one_line, quote
 from salesengine_tui.base.settings import Settings, load_settings
-from salesengine_tui.db import live
 from salesengine_tui.usecases import AppContext, Desk
 
 log = logging.getLogger("salesengine.jobs")
 LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+# What `run` schedules: the engine may open one connection more than it keeps per job.
+JOBS = ("nurture", "upsell", "tasks", "outbox", "suppressions")
 
 
 class LogFormat(logging.Formatter):
@@ -66,6 +81,7 @@ class Runner:
         clock: Clock | None = None,
         *,
         listen: bool = True,
+        heartbeat: float = HEARTBEAT.total_seconds(),
     ) -> None:
         self.desk = Desk(AppContext(engine, clock or Clock(), settings, actor=None))
         self.settings = settings
@@ -77,6 +93,9 @@ class Runner:
         self.running: dict[str, threading.Thread] = {}
         self.scheduler = schedule.Scheduler()
         self.listen = listen
+        self.heartbeat_seconds = heartbeat
+        self.me: Me | None = None  # set once registered
+        self.job_names: tuple[str, ...] = ()
 
     # --- the jobs ---------------------------------------------------------------------
 
@@ -84,9 +103,9 @@ class Runner:
         return self.desk.jobs.nightly_due(self.clock.now(), self.nightly_at, self.tz)
 
     def _nurture(self) -> None:
-        if not self._nightly_due():
+        result = self.desk.jobs.nightly(self.clock.now(), self.nightly_at, self.tz)
+        if result is None:  # not due
             return
-        result = self.desk.jobs.nurture()
         log.info(
             "event=done job=nurture status=%s counts=%s", quote(result.status), quote(result.counts)
         )
@@ -157,13 +176,15 @@ class Runner:
     def schedule_jobs(
         self, jobs: dict[str, tuple[float, Callable[[], None]]] | None = None
     ) -> None:
-        jobs = jobs or {
+        every = {
             "nurture": (60, self._nurture),
             "upsell": (60, self._upsell),
             "tasks": (60, self._tasks),
             "outbox": (self.settings.outbox_every_seconds, self._outbox),
             "suppressions": (self.settings.suppressions_every_minutes * 60, self._suppressions),
         }
+        jobs = jobs or {name: every[name] for name in JOBS}
+        self.job_names = tuple(jobs)
         for name, (seconds, job) in jobs.items():
             self.scheduler.every(seconds).seconds.do(self._launch, name, job)
 
@@ -173,21 +194,49 @@ class Runner:
         def heard(_payload: str) -> None:
             self._launch("upsell", self._upsell)
 
-        live.listen(
-            self.desk.ctx.engine.url,
-            UPSELL_CHANNEL,
-            heard,
-            self.stopping,
-            on_connected=self.listening.set,
+        self.desk.jobs.listen_on(
+            UPSELL_CHANNEL, heard, self.stopping, on_connected=self.listening.set
         )
+
+    def _register(self) -> bool:
+        """Take this runner's name; False (logged) when a live runner already has it."""
+        me = Me.here(self.settings, self.job_names)
+        try:
+            self.desk.jobs.register(me)
+        except UserError as exc:
+            log.error("event=refused reason=%s", quote(str(exc)))
+            return False
+        self.me = me
+        log.info("event=registered runner=%s pid=%d", quote(me.name), me.pid)
+        return True
+
+    def _beat(self) -> None:
+        """The heartbeat, from the loop (one UPDATE); a runner whose name was taken while it
+        was quiet (paused, cut off) stops rather than run beside the new one."""
+        assert self.me is not None
+        try:
+            still_mine = self.desk.jobs.heartbeat(self.me)
+        except Exception as exc:  # the database is away: the next beat tries again
+            log.error("event=error job=heartbeat error=%s", quote(f"{type(exc).__name__}: {exc}"))
+            return
+        if not still_mine:
+            log.error(
+                'event=displaced runner=%s reason="another runner took this name while this '
+                'one was quiet"',
+                quote(self.me.name),
+            )
+            self.me = None  # not ours to mark stopped
+            self.stopping.set()
 
     def run(self, *, tick: float = 0.5, ticks: int | None = None) -> int:
         """The loop; returns the exit code. `ticks` bounds it (tests)."""
         if threading.current_thread() is threading.main_thread():  # signals go to the main one
             signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-        log.info("event=start nightly=%s tz=%s", self.nightly_at, self.tz)
         if not self.scheduler.jobs:
             self.schedule_jobs()
+        if not self._register():
+            return 1
+        log.info("event=start nightly=%s tz=%s", self.nightly_at, self.tz)
         if self._nightly_due():
             log.info('event=catch-up job=nurture reason="tonight\'s run has not happened yet"')
         self.scheduler.run_all()  # every job once at start-up (the nightly one checks its date)
@@ -196,8 +245,12 @@ class Runner:
                 target=self._listen_for_closed_tickets, name="upsell-listener", daemon=True
             ).start()
         count = 0
+        beat_at = time.monotonic() + self.heartbeat_seconds
         while not self.stopping.is_set() and (ticks is None or count < ticks):
             self.scheduler.run_pending()
+            if time.monotonic() >= beat_at:
+                self._beat()
+                beat_at = time.monotonic() + self.heartbeat_seconds
             self.stopping.wait(tick)
             count += 1
         self.stopping.set()  # also ends the listener and an outbox drain in progress
@@ -205,5 +258,11 @@ class Runner:
         log.info("event=stopping waiting_for=%s", quote(waiting))
         for thread in self.running.values():
             thread.join()
+        displaced = self.me is None
+        if self.me is not None:
+            try:
+                self.desk.jobs.stopped(self.me)
+            except Exception as exc:  # status will show it gone quiet instead
+                log.error("event=error job=stop error=%s", quote(f"{type(exc).__name__}: {exc}"))
         log.info("event=stopped")
-        return 0
+        return 1 if displaced else 0

@@ -84,10 +84,15 @@ def _serve_in_processes(desk: Desk, workers: int, options: dict[str, object]) ->
     return 0
 
 
+# The outreach service is not a desk: providers send bursts (Postmark retries dozens at once)
+# and each request waits on a connection, so it keeps its own, larger pool per process.
+POOL = {"pool_size": 5, "max_overflow": 5}
+
+
 def app_in_worker() -> Starlette:
     """The app in a worker process (`--workers N`): settings as the parent read them, and the
     database the parent connected to."""
     setup_logging()
     settings = load_settings(database_url=os.environ[WORKER_DATABASE_URL])
-    engine = open_engine(settings, application_name="salesengine-serve")
+    engine = open_engine(settings, application_name="salesengine-serve", **POOL)
     return build_app(Desk(AppContext(engine, Clock(), settings, actor=None)))

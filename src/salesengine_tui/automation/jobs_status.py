@@ -1,4 +1,5 @@
-"""What the jobs runner has done: last run per job and the outbox backlog."""
+"""What the jobs runners have done: every runner seen, the last run per job (and which runner
+did it) and the outbox backlog."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlmodel import Session
 
+from .runners import RunnerSeen, seen
+
 
 @dataclass(frozen=True)
 class LastRun:
@@ -15,22 +18,24 @@ class LastRun:
     status: str
     started_at: datetime
     finished_at: datetime | None
+    runner: str | None = None  # None: a run from before runners were recorded
 
 
 @dataclass(frozen=True)
 class JobStatus:
     last_runs: list[LastRun]
     outbox_backlog: int
+    runners: list[RunnerSeen]
 
 
 def job_status(session: Session) -> JobStatus:
     runs = session.execute(
         text(
-            "SELECT DISTINCT ON (job) job, status, started_at, finished_at "
+            "SELECT DISTINCT ON (job) job, status, started_at, finished_at, runner "
             "FROM job_runs ORDER BY job, started_at DESC"
         )
     ).all()
     backlog = session.execute(
         text("SELECT count(*) FROM email_outbox WHERE status = 'queued'")
     ).scalar_one()
-    return JobStatus([LastRun(*row) for row in runs], int(backlog))
+    return JobStatus([LastRun(*row) for row in runs], int(backlog), seen(session))

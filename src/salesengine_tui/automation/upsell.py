@@ -166,10 +166,11 @@ def _create(
     ids = [row.id for row in created]
     session.execute(sa.text(_HISTORY), {"ids": ids, "now": now})
     notify_activity(session, ActivityKind.stage_move)  # the new opportunities, on the feed
-    # One NOTIFY per pipeline: a board reloads its pipeline on any change it hears.
+    # One NOTIFY per pipeline, "many" cards: a board loads that pipeline again.
     stages = list({row.stage_id for row in created})
     for pipeline_id in session.execute(sa.text(_PIPELINES), {"ids": stages}).scalars():
-        notify_change(session, BoardChange(pipeline_id=pipeline_id, estimate_id=ids[0], by=None))
+        change = BoardChange(pipeline_id=pipeline_id, estimate_id=ids[0], by=None, kind="many")
+        notify_change(session, change)
     return ids
 
 

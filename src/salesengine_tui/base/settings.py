@@ -52,6 +52,17 @@ class Settings(BaseSettings):
 
     # Boards repaint when another terminal moves a card (PostgreSQL LISTEN/NOTIFY).
     live_updates: bool = True
+    # LISTEN needs a session of its own: a direct server URL when database_url is a pooler in
+    # transaction mode (PgBouncer, Supabase's pooler). Unset: database_url.
+    listen_url: SecretStr | None = None
+    # The connection budget. An open app keeps `pool_size` query connections (plus its one
+    # listener) and opens up to `pool_overflow` more while a screen loads parts side by side.
+    pool_size: int = Field(default=1, ge=1)
+    pool_overflow: int = Field(default=2, ge=0)
+    # The jobs runner keeps `jobs_pool_size` (plus its listener) and one more per running job.
+    jobs_pool_size: int = Field(default=2, ge=1)
+    # How this runner is named in `salesengine-jobs status` (unset: the machine's host name).
+    runner_name: str | None = None
     # Offered when a card moves to a Lost stage (free text is always allowed too).
     lost_reasons: list[str] = Field(
         default_factory=lambda: [

@@ -24,7 +24,12 @@ def is_embedded(settings: Settings) -> bool:
 
 
 def open_engine(
-    settings: Settings, *, auto_migrate: bool = False, application_name: str = "salesengine"
+    settings: Settings,
+    *,
+    auto_migrate: bool = False,
+    application_name: str = "salesengine",
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
 ) -> Engine:
     """Connect and make sure the schema is current.
 
@@ -32,7 +37,12 @@ def open_engine(
     only checked, and a database behind the code is a clear error (`salesengine db upgrade`).
     Alembic is imported only when there is a migration to run (it costs half a second).
     """
-    engine = make_engine(resolve_url(settings), application_name=application_name)
+    engine = make_engine(
+        resolve_url(settings),
+        pool_size=settings.pool_size if pool_size is None else pool_size,
+        max_overflow=settings.pool_overflow if max_overflow is None else max_overflow,
+        application_name=application_name,
+    )
     check_connection(engine)
     if not (auto_migrate or is_embedded(settings)):
         schema_version.require_current(engine)

@@ -15,13 +15,30 @@ from ..base.errors import DatabaseUnavailable
 from .urls import describe, redact
 
 
-def make_engine(url: URL, *, pool_size: int = 5, application_name: str = "salesengine") -> Engine:
+def make_engine(
+    url: URL,
+    *,
+    pool_size: int = 1,
+    max_overflow: int = 2,
+    application_name: str = "salesengine",
+) -> Engine:
+    """An engine that keeps `pool_size` connections and opens up to `max_overflow` more
+    while busy (closed again when returned): the connection budget (see Settings).
+
+    It works through a pooler in transaction mode (PgBouncer, Supabase's pooler): no
+    server-side prepared statements (psycopg would prepare a query after its fifth run, and
+    the next transaction may land on another server connection), and nothing relied on
+    across transactions but what every connection sets alike (the time zone, below)."""
     engine = create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=5,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
-        connect_args={"application_name": application_name, "connect_timeout": 5},
+        connect_args={
+            "application_name": application_name,
+            "connect_timeout": 5,
+            "prepare_threshold": None,
+        },
         # Never render the password in reprs or logs.
         hide_parameters=True,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 import sqlalchemy as sa
@@ -145,26 +145,35 @@ def _text_filter(text: str) -> sa.ColumnElement[bool] | None:
     return sa.or_(contains(Customer.name, text), contains(Estimate.title, text))
 
 
-def _filters(query: BoardQuery) -> list[sa.ColumnElement[bool]]:
+def filters(
+    query: BoardQuery,
+    *,
+    owner: sa.ColumnElement[uuid.UUID | None] | None = None,
+    close: sa.ColumnElement[date | None] | None = None,
+) -> list[sa.ColumnElement[bool]]:
+    """The query's conditions on a card; `owner` and `close` stand in for the estimate's
+    columns (a live patch asks whether a card's values before a change were shown)."""
+    owner = Estimate.owner_id if owner is None else owner
+    close = Estimate.expected_close_on if close is None else close
     conditions: list[sa.ColumnElement[bool]] = []
     text = _text_filter(query.text)
     if text is not None:
         conditions.append(text)
     if query.unassigned:
-        conditions.append(Estimate.owner_id.is_(None))
+        conditions.append(owner.is_(None))
     elif query.owner_id is not None:
-        conditions.append(Estimate.owner_id == query.owner_id)
+        conditions.append(owner == query.owner_id)
     if query.closing_in is not None:
         start = month_start(query.closing_in)
-        conditions.append(Estimate.expected_close_on >= start)
-        conditions.append(Estimate.expected_close_on < next_month(start))
+        conditions.append(close >= start)
+        conditions.append(close < next_month(start))
     return conditions
 
 
 def columns(session: Session, query: BoardQuery) -> list[Column]:
     """The pipeline's stages in board order, with count, value and weighted value of the
     cards the query shows (one statement; empty stages included)."""
-    conditions = _filters(query)
+    conditions = filters(query)
     estimates = sa.select(Estimate.stage_id, Estimate.amount)
     if query.text.strip():
         estimates = estimates.join(Customer, Customer.id == Estimate.customer_id)
@@ -201,7 +210,8 @@ def with_card_moved(column: Column, *, count: int, amount: Decimal) -> Column:
     """`column`'s figures after `count` cards (negative: leaving) worth `amount` each moved
     in; the same arithmetic as `columns`, so a board can update without re-aggregating."""
     total = column.total_value + amount * count
-    weighted = (total * column.probability / 100).quantize(Decimal("0.01"))
+    # PostgreSQL's round() takes halves away from zero; Decimal's default would go to even.
+    weighted = (total * column.probability / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return replace(column, count=column.count + count, total_value=total, weighted_value=weighted)
 
 
@@ -220,7 +230,7 @@ def _order(sort: Sort) -> tuple[list[sa.ColumnElement[object]], bool]:
     return [Estimate.stage_entered_at, Estimate.id], False
 
 
-def _key(card: Card, sort: Sort) -> tuple[object, object]:
+def sort_key(card: Card, sort: Sort) -> tuple[object, object]:
     if sort == "value":
         return (card.amount, card.id)
     if sort == "name":
@@ -252,7 +262,7 @@ _CARD_COLUMNS = (
 )
 
 
-def _cards_select() -> sa.Select[tuple[object, ...]]:
+def cards_select() -> sa.Select[tuple[object, ...]]:
     return (
         sa.select(*_CARD_COLUMNS)
         .join(Customer, Customer.id == Estimate.customer_id)
@@ -280,17 +290,17 @@ def page(
     keys, descending = _order(query.sort)
     backwards = before is not None or from_end
     ascending = descending == backwards  # read direction against the display order
-    stmt = _cards_select().where(Estimate.stage_id == stage_id, *_filters(query))
+    stmt = cards_select().where(Estimate.stage_id == stage_id, *filters(query))
     anchor = after or before
     if anchor is not None:
-        row, value = sa.tuple_(*keys), sa.tuple_(*_key(anchor, query.sort))
+        row, value = sa.tuple_(*keys), sa.tuple_(*sort_key(anchor, query.sort))
         stmt = stmt.where(row > value if ascending else row < value)
     stmt = stmt.order_by(*(k.asc() if ascending else k.desc() for k in keys)).limit(limit)
     if offset and anchor is None:
         # Skip over the sort keys alone (the estimates index, joined to customers only when
         # the order or the filter reads them; no owner, no next step per skipped row), then
         # read the page from the key found there: ~50 ms -> a few at 12,000 deep.
-        skip = sa.select(*keys).where(Estimate.stage_id == stage_id, *_filters(query))
+        skip = sa.select(*keys).where(Estimate.stage_id == stage_id, *filters(query))
         if _needs_customer(query):
             skip = skip.join(Customer, Customer.id == Estimate.customer_id)
         key = session.execute(
@@ -310,19 +320,19 @@ def position(session: Session, card: Card, query: BoardQuery) -> int | None:
     """Where `card` sits in its column now (0-based), or None if the query no longer shows
     it there (moved away, or filtered out). An index range count: no rows are fetched."""
     found = session.execute(
-        _cards_select().where(Estimate.id == card.id, *_filters(query))
+        cards_select().where(Estimate.id == card.id, *filters(query))
     ).one_or_none()
     if found is None:
         return None
     current = Card(**found._mapping)
     keys, descending = _order(query.sort)
-    row, value = sa.tuple_(*keys), sa.tuple_(*_key(current, query.sort))
+    row, value = sa.tuple_(*keys), sa.tuple_(*sort_key(current, query.sort))
     stmt = (
         sa.select(sa.func.count())
         .select_from(Estimate)
         .where(
             Estimate.stage_id == current.stage_id,
-            *_filters(query),
+            *filters(query),
             row > value if descending else row < value,
         )
     )
@@ -332,7 +342,7 @@ def position(session: Session, card: Card, query: BoardQuery) -> int | None:
 
 
 def get_card(session: Session, estimate_id: uuid.UUID) -> Card:
-    row = session.execute(_cards_select().where(Estimate.id == estimate_id)).one_or_none()
+    row = session.execute(cards_select().where(Estimate.id == estimate_id)).one_or_none()
     if row is None:
         raise NotFound("that estimate no longer exists (deleted by someone else)")
     return Card(**row._mapping)

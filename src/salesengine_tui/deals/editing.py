@@ -35,7 +35,7 @@ from ..db.models import (
 )
 from ..tasks.due import parse_day
 from . import won_lost
-from .board_changes import BoardChange, notify_change
+from .board_changes import card_change, notify_change
 from .cards import Card, get_card
 from .moves import MoveConflict, value_text
 from .moves import _conflict as conflict  # one message for every lost race on a deal
@@ -239,7 +239,8 @@ def create_deal(
         )
     )
     session.flush()
-    notify_change(session, BoardChange(pipeline_id, estimate.id, actor.id, origin))
+    change = card_change(pipeline_id, estimate, before=None, by=actor.id, origin=origin)
+    notify_change(session, change)
     return estimate.id
 
 
@@ -308,6 +309,8 @@ def edit_deal(
             Estimate.owner_id,
             Estimate.customer_id,
             DealStage.pipeline_id,
+            Estimate.stage_id,
+            Estimate.stage_entered_at,
             User.name.label("owner_name"),
         )
         .outerjoin(DealStage, DealStage.id == Estimate.stage_id)
@@ -378,6 +381,15 @@ def edit_deal(
         for change in changes
     )
     session.flush()
+    card = get_card(session, estimate_id)
     if current.pipeline_id is not None:
-        notify_change(session, BoardChange(current.pipeline_id, estimate_id, actor.id, origin))
-    return Edited(get_card(session, estimate_id), changes, warnings)
+        change = card_change(
+            current.pipeline_id,
+            card,
+            before=current,
+            by=actor.id,
+            origin=origin,
+            title_changed="title" in values,
+        )
+        notify_change(session, change)
+    return Edited(card, changes, warnings)

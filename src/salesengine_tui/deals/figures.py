@@ -12,7 +12,8 @@ not with the tables. The figures live by subject:
 - `rotting`: days in stage and the rotting rule, the same on the board.
 
 `load` gathers the whole dashboard, its statements run side by side on their own sessions
-(the slowest, not the sum, sets how soon the dashboard can paint).
+(the slowest, not the sum, sets how soon the dashboard can paint), as many at once as the
+caller's connection pool can lend without waiting (`at_once`).
 """
 
 from __future__ import annotations
@@ -182,10 +183,13 @@ def load(
     now: datetime,
     tz: ZoneInfo,
     by_close_month: bool = False,
+    at_once: int = 3,
 ) -> Dashboard:
     """Everything the dashboard shows, for `pipeline_id` (or the first pipeline): the parts
-    run concurrently, each on a session of its own from `open_session` (read-only). The
-    forecast by close month only `by_close_month` (it reads every open deal's row)."""
+    run concurrently, at most `at_once` at a time, each on a session of its own from
+    `open_session` (read-only; `at_once` should not exceed what its pool can lend, or parts
+    wait on the pool instead of the server). The forecast by close month only
+    `by_close_month` (it reads every open deal's row)."""
 
     def run(part: Callable[[Session], T]) -> T:
         with open_session() as session:
@@ -194,7 +198,7 @@ def load(
     with open_session() as session:
         pipelines = list_pipelines(session)
     chosen = pick_pipeline(pipelines, pipeline_id)
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="dashboard") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, at_once), thread_name_prefix="dashboard") as pool:
         figures = None
         if chosen is not None:
             pid = chosen.id

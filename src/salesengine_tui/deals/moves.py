@@ -29,7 +29,7 @@ from ..db.models import (
     UserRole,
 )
 from . import won_lost
-from .board_changes import BoardChange, notify_change
+from .board_changes import card_change, notify_change
 from .cards import Card, get_card
 from .won_lost import LostReasonRequired, ValueRequired
 
@@ -199,6 +199,7 @@ def _move(
             Estimate.owner_id,
             Estimate.amount,
             Estimate.amount_estimated,
+            Estimate.expected_close_on,
         )
         .outerjoin(DealStage, DealStage.id == Estimate.stage_id)
         .where(Estimate.id == estimate_id)
@@ -288,13 +289,9 @@ def _move(
         )
     activated = won_lost.entered(session, target, customer, by=actor.id, at=now)
     session.flush()
-    notify_change(
-        session,
-        BoardChange(
-            pipeline_id=target.pipeline_id, estimate_id=estimate_id, by=actor.id, origin=origin
-        ),
-    )
     card = get_card(session, estimate_id)
+    change = card_change(target.pipeline_id, card, before=current, by=actor.id, origin=origin)
+    notify_change(session, change)
     return Move(
         card=card,
         pipeline_id=target.pipeline_id,
@@ -353,6 +350,7 @@ def reassign(
         if owner is None or not owner.active or owner.role not in (UserRole.rep, UserRole.manager):
             raise UserError("deals can be assigned to active reps and managers only")
         name = owner.name
+    was = get_card(session, estimate_id)
     row = session.execute(
         sa.update(Estimate)
         .where(Estimate.id == estimate_id, Estimate.version == expected_version)
@@ -364,5 +362,6 @@ def reassign(
     ).first()
     if row is None:
         raise _conflict(session, estimate_id)
-    notify_change(session, BoardChange(row[0], estimate_id, actor.id, origin))
+    after = get_card(session, estimate_id)
+    notify_change(session, card_change(row[0], after, before=was, by=actor.id, origin=origin))
     return name

@@ -102,7 +102,7 @@ def _stage(session: Session, stage_id: uuid.UUID) -> DealStage:
 
 
 def _changed(session: Session, pipeline_id: uuid.UUID, actor: Actor) -> None:
-    notify_change(session, BoardChange(pipeline_id, STAGES_CHANGED, actor.id))
+    notify_change(session, BoardChange(pipeline_id, STAGES_CHANGED, actor.id, kind="stages"))
 
 
 def _flush_named(session: Session, name: str) -> None:

@@ -79,8 +79,16 @@ class BoardBase(SectionScreen):
             return None
         return Focus(stage_id=lane.column.id, card=lane.current, index=lane.cursor)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
     def _load(self, query: board.BoardQuery | None, focus: Focus | None) -> None:
+        """Every load of the board starts here (the live board keeps count: `load_started`)."""
+        self.load_started()
+        self._read_board(query, focus)
+
+    def load_started(self) -> None:
+        """A load of every lane has begun (its read may predate changes heard meanwhile)."""
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
+    def _read_board(self, query: board.BoardQuery | None, focus: Focus | None) -> None:
         # Follow the card: it may have moved since, here or elsewhere.
         read = self.desk.deals.load_board(query, follow=focus.card if focus else None)
         if read.query is None:
@@ -135,6 +143,10 @@ class BoardBase(SectionScreen):
             target = lanes[0]
         if target is not None and not self.typing_filter:
             self.go_to(target)
+        self.board_shown()
+
+    def board_shown(self) -> None:
+        """After a load is on screen (live updates say so to whoever waits on them)."""
 
     def app_freeze(self) -> None:
         freeze = getattr(self.app, "freeze_long_lived", None)

@@ -76,6 +76,14 @@ class BoardChanged(Message):
 
 
 @dataclass
+class BoardPatched(Message):
+    """The board now shows a change heard from elsewhere (posted after it is painted, for
+    whoever measures or waits on live updates: the load benchmark, tests)."""
+
+    change: BoardChange
+
+
+@dataclass
 class CardDetailLoaded(Message):
     detail: CardDetail
 

@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from ..access.users import Actor
 from ..base.errors import UserError
-from ..db import live
 from ..db.engine import session_scope
 from .context import AppContext
 
@@ -60,4 +59,4 @@ class UseCases:
     ) -> None:
         """Hear what other copies of the app change, until `stop` is set (blocks: run it in a
         worker thread). `on_connected` is called once the LISTEN is in place."""
-        live.listen(self.ctx.engine.url, channels, on_payload, stop, on_connected=on_connected)
+        self.ctx.hub.listen(channels, on_payload, stop, on_connected=on_connected)

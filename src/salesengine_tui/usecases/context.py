@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from ..access.users import Actor
 from ..base.clock import Clock
 from ..base.settings import Settings
+from ..db import live
+
+_HUB_LOCK = threading.Lock()
 
 
 @dataclass
@@ -18,3 +22,13 @@ class AppContext:
     settings: Settings
     # None for work done for nobody in particular: database administration, the jobs runner.
     actor: Actor | None
+    # The process's one LISTEN connection, made on first use (see `hub`).
+    _hub: live.Hub | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def hub(self) -> live.Hub:
+        """Every subscriber in this process shares one listener (the connection budget)."""
+        with _HUB_LOCK:
+            if self._hub is None:
+                self._hub = live.Hub(live.listen_url(self.settings, self.engine.url))
+            return self._hub

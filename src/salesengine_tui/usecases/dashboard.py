@@ -33,7 +33,15 @@ class Dashboard(UseCases):
             now=self.now(),
             tz=self.tz,
             by_close_month=by_close_month,
+            at_once=self.parts_at_once,
         )
+
+    @property
+    def parts_at_once(self) -> int:
+        """How many of the dashboard's parts load side by side: every connection the pool may
+        lend (kept and overflow), so no part waits on the pool while the others run."""
+        settings = self.ctx.settings
+        return settings.pool_size + settings.pool_overflow
 
     def recent_blasts(self, limit: int) -> list[BlastSummary]:
         """The latest blasts for the "Recent blasts" cell, with what came back of each."""

@@ -17,7 +17,7 @@ from ..access import permissions
 from ..access.users import Actor
 from ..customers import leads as customer_leads
 from ..customers.leads import Person, assignable_users
-from ..deals import board, deal_view, editing
+from ..deals import board, board_card, deal_view, editing
 from ..deals.pipelines import PipelineInfo, list_pipelines
 from ..tasks import editing as task_editing
 from ..tasks.model import TaskDraft, TaskRow
@@ -172,6 +172,14 @@ class Deals(UseCases):
     def position(self, card: board.Card, query: board.BoardQuery) -> int | None:
         with self.read() as session:
             return board.position(session, card, query)
+
+    def changed_cards(
+        self, changes: list[board.BoardChange], query: board.BoardQuery
+    ) -> list[board_card.CardPatch]:
+        """The cards `changes` name, as a board showing `query` sees them now (one statement
+        each, by primary key): what a live board patches itself from."""
+        with self.read() as session:
+            return [board_card.changed_card(session, change, query) for change in changes]
 
     def assignable_owners(self) -> list[Person]:
         """Who a deal can be given to: active reps and managers, by name."""

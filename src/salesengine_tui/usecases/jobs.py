@@ -1,21 +1,23 @@
-"""The jobs runner's work, each run recorded in job_runs under the job's advisory lock: nurture,
-the upsell sync and the suppression pull; when the nightly nurture is due; the runner's
-status. The outbox is `desk.email.drain`. Also the operations side's ticket closing, which the
-upsell sync picks up."""
+"""The jobs runner's work, each run recorded in job_runs (with the runner that did it) under the
+job's transaction-scoped advisory lock: nurture, the upsell sync; the suppression pull under a
+lease (its work spans transactions); when the nightly nurture is due; runners registering and
+their heartbeat; the status. The outbox is `desk.email.drain`. Also the operations side's
+ticket closing, which the upsell sync picks up."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
-from ..automation import job_runs, nurture, upsell
+from ..automation import job_runs, nurture, runners, upsell
 from ..automation.job_runs import RunResult, Work
 from ..automation.jobs_status import JobStatus, job_status
 from ..base.errors import UserError
@@ -23,26 +25,43 @@ from ..email import events, suppression_pull
 from ..email.suppression_pull import Feed, FeedFailed, FeedReport
 from .base import UseCases
 
+# The suppression pull's lease: renewed before each feed, so it only has to outlast one feed's
+# requests; a runner that dies mid-pull holds the job this long at most.
+PULL_LEASE = timedelta(minutes=15)
+LEASE_LOST = "the pull's lease ran out and another runner took the job"
+
 
 class Jobs(UseCases):
-    def run(self, job: str, work: Work, *, locked: bool = True) -> RunResult:
-        """`work` in one transaction under the job's advisory lock, recorded as a run."""
+    def run(
+        self, job: str, work: Work, *, locked: bool = True, night: date | None = None
+    ) -> RunResult:
+        """`work` in one transaction under the job's advisory lock, recorded as a run. With
+        `night`, the nightly run of that date: skipped if another run of it got there first
+        (two runners may both find it due; the second takes the lock once the first let go)."""
 
-        def body() -> RunResult:
+        def body(run_id: object) -> RunResult:
             with self.write() as session:
                 if locked and not job_runs.try_lock(session, job):
                     return RunResult(job, "skipped", {}, job_runs.SKIPPED)
-                return RunResult(job, "ok", work(session))
+                if night is None:
+                    return RunResult(job, "ok", work(session))
+                if job_runs.night_done(session, night, self.tz):
+                    return RunResult(job, "skipped", {}, job_runs.RAN_TONIGHT)
+                counts = work(session)
+                job_runs.mark_done(session, run_id)
+                return RunResult(job, "ok", counts)
 
         return self._recorded(job, body)
 
-    def _recorded(self, job: str, body: Callable[[], RunResult]) -> RunResult:
+    def _recorded(self, job: str, body: Callable[[object], RunResult]) -> RunResult:
         """`body` recorded as a run: the run's row is committed first, so a run that dies
         still shows as started."""
         with self.write() as session:
-            run_id = job_runs.start(session, job, now=self.now())
+            run_id = job_runs.start(
+                session, job, now=self.now(), runner=runners.runner_name(self.ctx.settings)
+            )
         try:
-            result = body()
+            result = body(run_id)
         except Exception as exc:  # recorded, then raised to the runner, which logs and carries on
             self._finish(run_id, RunResult(job, "failed", {}, f"{type(exc).__name__}: {exc}"))
             raise
@@ -54,24 +73,32 @@ class Jobs(UseCases):
             job_runs.finish(session, run_id, result, now=self.now())
 
     @contextmanager
-    def _held(self, job: str) -> Iterator[bool]:
-        """The job's advisory lock (the key `job_runs.try_lock` takes) held across several
-        transactions, for work that calls a provider between them: a session lock on a
-        connection of its own in autocommit, so no transaction stays open meanwhile."""
-        key = {"key": f"salesengine:job:{job}"}
-        with self.ctx.engine.connect() as connection:
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            held = connection.execute(
-                sa.text("SELECT pg_try_advisory_lock(hashtext(:key))"), key
-            ).scalar_one()
-            try:
-                yield held
-            finally:
-                if held:
-                    connection.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+    def _leased(self, job: str) -> Iterator[Callable[[], bool] | None]:
+        """The job's lease, for work that calls a provider between its transactions: taken
+        and let go in transactions of their own, so no connection is held meanwhile (a session
+        advisory lock would pin one, and PgBouncer's transaction mode has none). Yields a
+        `renew()` that says whether the lease is still this holder's, or None when another
+        runner holds the job."""
+        holder = f"{runners.runner_name(self.ctx.settings)}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        with self.write() as session:
+            held = job_runs.take_lease(session, job, holder, lasts=PULL_LEASE)
+        if not held:
+            yield None
+            return
 
-    def nurture(self, *, dry_run: bool = False) -> RunResult:
-        """Tonight's follow-ups; a dry run counts them and rolls its work back."""
+        def renew() -> bool:
+            with self.write() as session:
+                return job_runs.renew_lease(session, job, holder, lasts=PULL_LEASE)
+
+        try:
+            yield renew
+        finally:
+            with self.write() as session:
+                job_runs.release_lease(session, job, holder)
+
+    def nurture(self, *, dry_run: bool = False, night: date | None = None) -> RunResult:
+        """Tonight's follow-ups; a dry run counts them and rolls its work back. `night`: the
+        scheduled run of that business date, done once whichever runner gets there."""
 
         def work(session: Session) -> dict[str, object]:
             report = nurture.run(session, now=self.now(), dry_run=dry_run)
@@ -79,7 +106,7 @@ class Jobs(UseCases):
                 session.rollback()
             return asdict(report)
 
-        return self.run("nurture" + (" (dry run)" if dry_run else ""), work)
+        return self.run("nurture" + (" (dry run)" if dry_run else ""), work, night=night)
 
     def upsell(self) -> RunResult:
         """End-of-life tickets closed since the watermark become opportunities (the first
@@ -106,13 +133,18 @@ class Jobs(UseCases):
         with no transaction open, then its events and its new mark are one transaction; a
         feed that fails keeps its mark and the others go on."""
 
-        def pull() -> RunResult:
-            with self._held("suppressions") as held:
-                if not held:
+        def pull(_run_id: object) -> RunResult:
+            with self._leased("suppressions") as renew:
+                if renew is None:
                     return RunResult("suppressions", "skipped", {}, job_runs.SKIPPED)
                 opened = suppression_pull.open_feeds(self.ctx.settings)
+                reports: list[FeedReport] = []
                 try:
-                    reports = [self._pull(feed) for feed in opened.feeds]
+                    for feed in opened.feeds:
+                        if not renew():  # another runner pulls now: it reads from our marks
+                            reports.append(FeedReport(feed.label, error=LEASE_LOST))
+                            break
+                        reports.append(self._pull(feed))
                 finally:
                     opened.close()
             failed = "; ".join(f"{r.label}: {r.error}" for r in reports if r.error) or None
@@ -142,6 +174,14 @@ class Jobs(UseCases):
         report.unreadable = len(fetched.problems)
         return report
 
+    def nightly(self, now: datetime, at: clock_time, tz: ZoneInfo) -> RunResult | None:
+        """The scheduled nurture when it is due (None when not): once a night, however many
+        runners find it due at the same moment."""
+        day = job_runs.tonight(now, at, tz)
+        if day is None or not self.nightly_due(now, at, tz):
+            return None
+        return self.nurture(night=day)
+
     def nightly_due(self, now: datetime, at: clock_time, tz: ZoneInfo) -> bool:
         """Past tonight's time where the business is, and no nurture run yet on that date."""
         day = job_runs.tonight(now, at, tz)
@@ -149,6 +189,30 @@ class Jobs(UseCases):
             return False
         with self.read() as session:
             return not job_runs.nurture_ran_on(session, day, tz)
+
+    def register(self, me: runners.Me) -> None:
+        """Take this runner's name (see `automation.runners` for why one process per name);
+        a clear error while another live runner has it."""
+        with self.write() as session:
+            holder = runners.register(session, me)
+        if holder is not None and runners.gone_from_here(holder, me):
+            with self.write() as session:
+                holder = runners.register(session, me, take_over=True)
+        if holder is not None:
+            raise UserError(
+                f"a runner named {holder.name!r} is already running (pid {holder.pid} on "
+                f"{holder.host}); give this one another name with SALESENGINE_RUNNER_NAME, "
+                "or stop that one"
+            )
+
+    def heartbeat(self, me: runners.Me) -> bool:
+        """This runner is alive; False if its name was taken by another (it went quiet)."""
+        with self.write() as session:
+            return runners.heartbeat(session, me)
+
+    def stopped(self, me: runners.Me) -> None:
+        with self.write() as session:
+            runners.stopped(session, me)
 
     def status(self) -> JobStatus:
         with self.read() as session:

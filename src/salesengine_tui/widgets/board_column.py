@@ -16,7 +16,7 @@ from textual.strip import Strip
 
 from ..deals.cards import Card, Column
 from .card_lines import CARD_HEIGHT, CardStyles, card_lines
-from .virtual_list import BlockRequest, VirtualList
+from .virtual_list import BLOCK, BlockRequest, VirtualList
 
 Fetch = Callable[[uuid.UUID, BlockRequest[Card]], list[Card]]
 
@@ -74,6 +74,23 @@ class BoardColumn(VirtualList[Card]):
         """New figures for this stage: drop every cached card and draw again."""
         self.column = column
         self.reload(column.count, cursor=cursor)
+
+    def patch(self, column: Column, items: dict[int, Card], *, cursor: int) -> None:
+        """New figures and loaded cards after a change heard from elsewhere: the cards loaded
+        stay (no page is read again); a block no longer whole is read again when drawn."""
+        self.column = column
+        self._count = count = column.count
+        # A block read before the change would put its cards at their old places: drop it.
+        self.generation += 1
+        self._pending.clear()
+        self._items = items
+
+        # A block keeps counting as read though a card left it (its last place is then empty
+        # until drawn: `render_line` reads a hole's block again). Dropping it instead would
+        # read a page of every lane a card left, on every open board, for each move.
+        self._blocks = {b for b in self._blocks | {i // BLOCK for i in items} if b * BLOCK < count}
+        self._whole_cards()
+        self.move_to(cursor)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

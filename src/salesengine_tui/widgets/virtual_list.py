@@ -261,6 +261,9 @@ class VirtualList(ScrollView, Generic[T], can_focus=True, inherit_bindings=False
             return Strip.blank(width, self.rich_style)
         item = self._items.get(index)
         if item is None:
+            # A hole in a block read before (a card that left, patched in from elsewhere):
+            # read that block again.
+            self._blocks.discard(index // BLOCK)
             self.call_later(self._ensure, index // BLOCK)
             if row == 0:
                 return Strip([Segment("  …", self.rich_style)]).adjust_cell_length(

@@ -25,6 +25,7 @@ from .enums import (  # noqa: E402
 from .operations import Customer, Equipment, Estimate, Ticket, User  # noqa: E402
 from .outreach import EmailEvent, EmailSyncMark  # noqa: E402
 from .platform import Blast, EmailOutbox, JobRun, Notification, Segment  # noqa: E402
+from .runners import JobLease, JobRunner  # noqa: E402
 from .sales import (  # noqa: E402
     CustomerInteraction,
     CustomerOptOutChange,
@@ -58,7 +59,9 @@ __all__ = [
     "EstimateStatus",
     "InteractionDirection",
     "InteractionType",
+    "JobLease",
     "JobRun",
+    "JobRunner",
     "Notification",
     "OutboxStatus",
     "Segment",

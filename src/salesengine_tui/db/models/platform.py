@@ -177,3 +177,4 @@ class JobRun(SQLModel, table=True):
         sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     )
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    runner: str | None = Field(default=None, sa_column=sa.Column(sa.Text))  # which did it
