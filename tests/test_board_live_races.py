@@ -126,8 +126,10 @@ async def test_a_card_leaving_a_long_lane_is_one_read_not_a_page(
             await pilot.pause(0.3)  # a lane's page read would start by now...
             await wait_until(  # ...and end (the listener is a worker that never does)
                 pilot,
-                lambda: not any(
-                    w.group.startswith("blocks-") and not w.is_finished for w in app.workers
+                lambda: (
+                    not any(
+                        w.group.startswith("blocks-") and not w.is_finished for w in app.workers
+                    )
                 ),
                 what="no page read running",
             )
