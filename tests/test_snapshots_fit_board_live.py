@@ -11,13 +11,11 @@ from factories import Desk
 from pilot_helpers import wait_until
 from sqlalchemy import Engine
 from test_board_app import make_app
-from test_board_live_patch import card_named, column_of, elsewhere, names_in, open_board
+from test_board_live_patch import card_named, column_of, names_in, open_board
 from textual.pilot import Pilot
 
 from salesengine_tui.base.clock import FixedClock
 from salesengine_tui.usecases.desk import Desk as UseCaseDesk
-
-__all__ = ["elsewhere"]  # the fixture: another terminal
 
 
 def moved_elsewhere(other: UseCaseDesk) -> Callable[[Pilot[None]], object]:

@@ -90,7 +90,9 @@ class Runner:
         self.nightly_at = clock_time.fromisoformat(settings.nurture_at)
         self.stopping = threading.Event()
         self.listening = threading.Event()  # set once the upsell listener is connected
-        self.running: dict[str, threading.Thread] = {}
+        self.running: dict[str, threading.Thread | None] = {}
+        self._launching = threading.Lock()
+        self._again: set[str] = set()  # woken while running: once more when it ends
         self.scheduler = schedule.Scheduler()
         self.listen = listen
         self.heartbeat_seconds = heartbeat
@@ -152,26 +154,40 @@ class Runner:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def _launch(self, name: str, job: Callable[[], None]) -> None:
-        """Start `job` in its own thread unless it is still running; never raise."""
+    def _launch(self, name: str, job: Callable[[], None], *, again: bool = False) -> None:
+        """Start `job` in its own thread unless it is still running; never raise. `again`
+        (a wake-up): if it is running, run it once more when it ends, since it may have read
+        before what woke it."""
         if self.stopping.is_set():
             return
-        current = self.running.get(name)
-        if current is not None and current.is_alive():
-            log.info('event=skip job=%s reason="still running from the last tick"', name)
-            return
+        with self._launching:
+            current = self.running.get(name)
+            if current is not None and current.is_alive():
+                if again:
+                    self._again.add(name)
+                else:
+                    log.info('event=skip job=%s reason="still running from the last tick"', name)
+                return
 
-        def guarded() -> None:
-            try:
-                job()
-            except Exception as exc:  # logged; the job runs again at its next tick
-                log.error(
-                    "event=error job=%s error=%s", name, quote(f"{type(exc).__name__}: {exc}")
-                )
+            def guarded() -> None:
+                while True:
+                    try:
+                        job()
+                    except Exception as exc:  # logged; the job runs again at its next tick
+                        log.error(
+                            "event=error job=%s error=%s",
+                            name, quote(f"{type(exc).__name__}: {exc}"),
+                        )  # fmt: skip
+                    with self._launching:
+                        if name not in self._again or self.stopping.is_set():
+                            self._again.discard(name)
+                            self.running[name] = None  # done: the next launch starts afresh
+                            return
+                        self._again.discard(name)
 
-        thread = threading.Thread(target=guarded, name=f"job-{name}", daemon=True)
-        self.running[name] = thread
-        thread.start()
+            thread = threading.Thread(target=guarded, name=f"job-{name}", daemon=True)
+            self.running[name] = thread
+            thread.start()
 
     def schedule_jobs(
         self, jobs: dict[str, tuple[float, Callable[[], None]]] | None = None
@@ -192,7 +208,7 @@ class Runner:
         """Wake the upsell sync when a ticket closes as end of life (a trigger's NOTIFY)."""
 
         def heard(_payload: str) -> None:
-            self._launch("upsell", self._upsell)
+            self._launch("upsell", self._upsell, again=True)
 
         self.desk.jobs.listen_on(
             UPSELL_CHANNEL, heard, self.stopping, on_connected=self.listening.set
@@ -254,10 +270,11 @@ class Runner:
             self.stopping.wait(tick)
             count += 1
         self.stopping.set()  # also ends the listener and an outbox drain in progress
-        waiting = ",".join(n for n, t in self.running.items() if t.is_alive())
+        waiting = ",".join(n for n, t in self.running.items() if t and t.is_alive())
         log.info("event=stopping waiting_for=%s", quote(waiting))
-        for thread in self.running.values():
-            thread.join()
+        for thread in list(self.running.values()):
+            if thread is not None:
+                thread.join()
         displaced = self.me is None
         if self.me is not None:
             try:
