@@ -40,12 +40,12 @@ import schedule
 from sqlalchemy import Engine
 
 from salesengine_tui.activity.feed import UPSELL_CHANNEL
-from salesengine_tui.automation.runners import HEARTBEAT, Me
 from salesengine_tui.base.clock import Clock
 from salesengine_tui.base.errors import UserError
 from salesengine_tui.base.logfmt import one_line, quote
 from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.usecases import AppContext, Desk
+from salesengine_tui.usecases.jobs import HEARTBEAT, Me
 
 log = logging.getLogger("salesengine.jobs")
 LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
