@@ -4,6 +4,7 @@
     python benchmarks/run.py --big      # plus 1,000,000 customers
     python benchmarks/run.py --only seed --repeat 5
     python benchmarks/run.py --only outreach     # webhooks through `salesengine-jobs serve`
+    python benchmarks/run.py --only rls          # row-level security: owner vs the person's role
     python benchmarks/run.py --list
 
 Benchmarks live in `bench_*.py` beside this file and register with `@harness.benchmark`.

@@ -398,3 +398,24 @@ def elsewhere(engine: Engine, clock: FixedClock, db_url: URL) -> Iterator[UseCas
         yield UseCaseDesk(app_context(other, clock, mia))
     finally:
         other.dispose()
+
+
+@pytest.fixture
+def connect(db_url: URL) -> Iterator[Callable[[str], psycopg.Connection]]:
+    """`connect(login_or_role)`: a connection logged in as that user's database role (or as
+    the jobs or gateway role), with no app code between; closed after the test."""
+    from db_roles import connect_as, role_of
+
+    from salesengine_tui.db.roles import GATEWAY_ROLE, JOBS_ROLE
+
+    opened: list[psycopg.Connection] = []
+
+    def _connect(who: str) -> psycopg.Connection:
+        role = who if who in (JOBS_ROLE, GATEWAY_ROLE) else role_of(db_url, who)
+        conn = connect_as(db_url, role)
+        opened.append(conn)
+        return conn
+
+    yield _connect
+    for conn in opened:
+        conn.close()

@@ -17,13 +17,21 @@ DEADLINE_SECONDS = 10.0
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Two rounds: a screen's load, then the blocks its lists fetch once it has drawn.
+    """At least two rounds (a screen's load, then the blocks its lists fetch once it has
+    drawn), and then until two rounds in a row begin with no worker running: what the
+    results start has run too, down to the footer's keys for the rows shown (a loaded machine, or a role
+    taken per transaction, makes such chains longer than two rounds).
 
     Only for apps whose workers all finish: a live listener is a worker that never does."""
-    for _ in range(2):
+    quiet = 0
+    for round_ in range(12):
         await pilot.pause()
+        busy = any(worker.is_running for worker in pilot.app.workers)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        quiet = 0 if busy else quiet + 1
+        if round_ >= 1 and quiet >= 2:
+            return
 
 
 async def wait_until(

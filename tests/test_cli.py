@@ -30,7 +30,7 @@ def test_users_add_and_list(db_url: URL, capsys: pytest.CaptureFixture[str]) -> 
         capsys, "--database-url", _url(db_url), "users", "add", "rita",
         "--name", "Rita [bold]Rep[/]", "--role", "rep", "--email", "rita@example.com",
     )  # fmt: skip
-    assert (code, out.strip()) == (0, "added rep rita (initials R)")
+    assert (code, out.strip()) == (0, "added rep rita (initials R, database role se_rita)")
     code, out, _ = run(capsys, "--database-url", _url(db_url), "users", "list")
     assert code == 0
     assert "Rita [bold]Rep[/]" in out  # shown literally, not as markup
@@ -119,9 +119,9 @@ def test_database_behind_migrations_says_upgrade(
     assert "run `salesengine db upgrade`" in err
 
     code, out, _ = run(capsys, "--database-url", _url(empty_db_url), "db", "upgrade")
-    assert code == 0 and "database at 0020_job_runners" in out
+    assert code == 0 and "database at 0021_database_roles" in out
     code, out, _ = run(capsys, "--database-url", _url(empty_db_url), "db", "current")
-    assert out.strip() == "0020_job_runners (current)"
+    assert out.strip() == "0021_database_roles (current)"
     code, out, _ = run(capsys, "--database-url", _url(empty_db_url), "db", "upgrade")
     assert "already current" in out
     code, out, _ = run(
@@ -206,7 +206,7 @@ def test_existing_operations_database_is_stamped_then_upgraded(
     code, out, _ = run(capsys, "--database-url", url, "db", "stamp", "0001_operations_baseline")
     assert code == 0 and "stamped at 0001_operations_baseline" in out
     code, out, _ = run(capsys, "--database-url", url, "db", "upgrade")
-    assert code == 0 and "0020_job_runners" in out
+    assert code == 0 and "0021_database_roles" in out
     engine = make_engine(empty_db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status::text FROM customers")).scalar() == "lead"

@@ -76,7 +76,7 @@ def test_only_a_manager_adds_users(
     assert users(engine) == before
     code, out, _ = run(capsys, "--database-url", _url(db_url), "--user", "dana",
                        "users", "add", "boss", "--name", "Boss", "--role", "manager")  # fmt: skip
-    assert (code, out.strip()) == (0, "added manager boss (initials B)")
+    assert (code, out.strip()) == (0, "added manager boss (initials B, database role se_boss)")
 
 
 def test_the_acting_user_comes_from_the_environment_then_the_os_login(
@@ -109,10 +109,10 @@ def test_the_first_manager_of_an_empty_database_can_be_added_by_anyone(
     # Nobody but the system user: whoever runs the command makes the first people.
     code, out, _ = run(capsys, "--database-url", url, "--user", "nobody-yet",
                        "users", "add", "rita", "--name", "Rita", "--role", "rep")  # fmt: skip
-    assert (code, out.strip()) == (0, "added rep rita (initials R)")
+    assert (code, out.strip()) == (0, "added rep rita (initials R, database role se_rita)")
     code, out, _ = run(capsys, "--database-url", url, "--user", "rita",
                        "users", "add", "ann", "--name", "Ann", "--role", "manager")  # fmt: skip
-    assert (code, out.strip()) == (0, "added manager ann (initials A)")
+    assert (code, out.strip()) == (0, "added manager ann (initials A, database role se_ann)")
     # From now on a manager is needed.
     code, _, err = run(capsys, "--database-url", url, "--user", "rita",
                        "users", "add", "rob", "--name", "Rob", "--role", "manager")  # fmt: skip

@@ -84,12 +84,12 @@ def test_the_cli_says_and_lists_initials(
         capsys, "--database-url", url, "--user", "dana", "users", "add", "jwil",
         "--name", "John Williams", "--role", "rep",
     )  # fmt: skip
-    assert (code, out.strip()) == (0, "added rep jwil (initials JW)")
+    assert (code, out.strip()) == (0, "added rep jwil (initials JW, database role se_jwil)")
     code, out, _ = run(
         capsys, "--database-url", url, "--user", "dana", "users", "add", "jwal",
         "--name", "Jane Walker", "--role", "rep",
     )  # fmt: skip
-    assert (code, out.strip()) == (0, "added rep jwal (initials JWa)")
+    assert (code, out.strip()) == (0, "added rep jwal (initials JWa, database role se_jwal)")
     code, out, _ = run(
         capsys, "--database-url", url, "--user", "dana", "users", "add", "jwu",
         "--name", "Jim Wu", "--role", "rep", "--initials", "JWa",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from factories import app_context, seed_desk
+from pilot_helpers import settle
 from sqlalchemy import Engine
 from sqlmodel import Session
 from textual.pilot import Pilot
@@ -24,11 +25,9 @@ def shell(engine: Engine, clock: FixedClock) -> SalesEngineApp:
 
 
 async def loaded(pilot: Pilot[None]) -> None:
-    """Wait until the section's worker has delivered (no loading indicator in the picture)."""
-    for _ in range(2):  # the board's load, then the cards its columns fetch
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    """Wait until the section's workers have delivered, and what they start has run (no
+    loading indicator in the picture, the footer's keys refreshed): `settle`."""
+    await settle(pilot)
 
 
 def then(*keys: str) -> Callable[[Pilot[None]], object]:

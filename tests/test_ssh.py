@@ -151,12 +151,16 @@ def test_fingerprints_match_ssh_keygen(tmp_path: Path) -> None:
 def test_authorized_line_is_a_forced_command_with_restrictions() -> None:
     key = ssh_keys.parse_public_key(key_line(comment="dana laptop"))
     line = ssh_keys.authorized_line(key, "dana", executable=EXE)
-    assert line == f'command="{EXE} --user dana",restrict,pty {key_line(comment="dana laptop")}'
+    assert line == (
+        f'command="{EXE} --user dana --ssh-key {key.fingerprint}",restrict,pty '
+        f"{key_line(comment='dana laptop')}"
+    )
     spaced = ssh_keys.authorized_line(
         key, "dana", executable=Path("/opt/sales engine/salesengine"), config=Path("/etc/se.toml")
     )
     assert spaced.startswith(
-        "command=\"'/opt/sales engine/salesengine' --config /etc/se.toml --user dana\",restrict,pty "
+        "command=\"'/opt/sales engine/salesengine' --config /etc/se.toml --user dana "
+        f'--ssh-key {key.fingerprint}",restrict,pty '
     )
 
 
@@ -273,8 +277,8 @@ def test_cli_add_list_remove(
     )
     line = ak.read_text()
     assert line == (
-        f'command="{ssh_keys.default_executable()} --user dana",restrict,pty '
-        f"{key_line(comment='dana@laptop')}\n"
+        f'command="{ssh_keys.default_executable()} --user dana --ssh-key {fingerprint}",'
+        f"restrict,pty {key_line(comment='dana@laptop')}\n"
     )
     # The database URL goes to the account's config file, never into authorized_keys.
     assert "postgresql" not in line and "--database-url" not in line

@@ -117,7 +117,7 @@ async def first_paint(app):
                 return
         raise SystemExit("the board never showed its cards")
 
-with open_desk(args, login={desk.manager.login!r}) as desk:
+with open_desk(args, acting=True, default_login={desk.manager.login!r}) as desk:
     asyncio.run(first_paint(SalesEngineApp(desk.ctx)))
 """
     assert _loaded(script) == []

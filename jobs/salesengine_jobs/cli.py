@@ -27,6 +27,7 @@ from salesengine_tui.base.errors import UserError
 from salesengine_tui.base.logfmt import one_line
 from salesengine_tui.base.settings import Settings, load_settings
 from salesengine_tui.db.connect import open_engine
+from salesengine_tui.db.roles import JOBS_ROLE
 from salesengine_tui.ui.display import local_datetime, plural, visible
 from salesengine_tui.usecases import AppContext, Desk
 
@@ -240,13 +241,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 application_name=app_name,
                 pool_size=settings.jobs_pool_size,
                 max_overflow=len(JOBS),
+                embedded_role=JOBS_ROLE,
             )
         elif args.command == "serve":
             from .service.serve import POOL
 
-            engine = open_engine(settings, application_name=app_name, **POOL)
+            engine = open_engine(
+                settings, application_name=app_name, embedded_role=JOBS_ROLE, **POOL
+            )
         else:
-            engine = open_engine(settings, application_name=app_name)
+            engine = open_engine(settings, application_name=app_name, embedded_role=JOBS_ROLE)
         try:
             if args.command == "run":
                 from .runner import LogFormat, Runner

@@ -16,6 +16,7 @@ from uvicorn.supervisors import Multiprocess
 from salesengine_tui.base.clock import Clock
 from salesengine_tui.base.settings import load_settings
 from salesengine_tui.db.connect import open_engine
+from salesengine_tui.db.roles import JOBS_ROLE
 from salesengine_tui.email.tokens import has_signing_key
 from salesengine_tui.usecases import AppContext, Desk
 
@@ -94,5 +95,7 @@ def app_in_worker() -> Starlette:
     database the parent connected to."""
     setup_logging()
     settings = load_settings(database_url=os.environ[WORKER_DATABASE_URL])
-    engine = open_engine(settings, application_name="salesengine-serve", **POOL)
+    engine = open_engine(
+        settings, application_name="salesengine-serve", embedded_role=JOBS_ROLE, **POOL
+    )
     return build_app(Desk(AppContext(engine, Clock(), settings, actor=None)))

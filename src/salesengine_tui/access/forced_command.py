@@ -16,7 +16,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ..base import validation
+from ..base import origin, validation
 from ..base.errors import UserError
 from .public_keys import PublicKey
 from .sshd_syntax import first_line_breaker, read_line
@@ -35,13 +35,18 @@ def default_executable() -> Path:
     return Path(found).absolute()
 
 
-def forced_command(login: str, *, executable: Path, config: Path | None = None) -> str:
-    """The shell command sshd runs for the key: no database URL in it, only where to find it."""
+def forced_command(
+    login: str, *, executable: Path, config: Path | None = None, fingerprint: str | None = None
+) -> str:
+    """The shell command sshd runs for the key: no database URL in it, only where to find it;
+    the key's fingerprint, which the audit trail records as where the session came from."""
     login = validation.login(login)
     argv = [_safe_path(executable, "the salesengine program")]
     if config is not None:
         argv += ["--config", _safe_path(config, "the config file")]
     argv += ["--user", login]
+    if fingerprint is not None:
+        argv += ["--ssh-key", origin.fingerprint(fingerprint)]
     return shlex.join(argv)
 
 
@@ -72,7 +77,9 @@ def authorized_line(
 ) -> str:
     """The line for `key`, checked to read back, as sshd parses it, as written: never a line
     sshd would ignore, or read as another command, login or key."""
-    command = forced_command(login, executable=executable, config=config)
+    command = forced_command(
+        login, executable=executable, config=config, fingerprint=key.fingerprint
+    )
     line = f'command="{command}",restrict,pty {key.text()}'
     found = None if first_line_breaker(line) or "\n" in line else read_line(line)
     options = None if found is None else found.options

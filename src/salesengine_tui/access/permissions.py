@@ -67,12 +67,17 @@ def require(actor: Actor, action: Action) -> None:
         )
 
 
+def has_manager(session: Session) -> bool:
+    """Whether the database has an active manager (until then, anyone makes the first)."""
+    managers = sa.select(User.id).where(User.role == UserRole.manager, User.active)
+    return bool(session.execute(sa.select(managers.exists())).scalar_one())
+
+
 def require_user_admin(session: Session, actor: Actor | None, login: str | None) -> None:
     """Managers add users. While the database has no active manager, anyone may: that is how
     the first manager of a new database is made. `actor` is None when `login` (who is acting)
     is no user of this database."""
-    managers = sa.select(User.id).where(User.role == UserRole.manager, User.active)
-    if not session.execute(sa.select(managers.exists())).scalar_one():
+    if not has_manager(session):
         return
     if actor is None:
         who = f"{login!r} is not a user of this database" if login else "nobody is acting"

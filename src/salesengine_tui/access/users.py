@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+import psycopg
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
 
 from ..base import validation
-from ..base.errors import NotFound, UserError
+from ..base.errors import NotFound, PermissionDenied, UserError
 from ..db.models import User, UserRole
 
 SYSTEM_LOGIN = "system"
@@ -26,6 +28,9 @@ class Actor:
     login: str
     name: str
     role: UserRole
+    # The PostgreSQL role each of their transactions runs as (row-level security decides by
+    # it); None only for an actor made without a database (some tests) or the system user.
+    db_role: str | None = None
 
     @property
     def is_manager(self) -> bool:
@@ -33,7 +38,13 @@ class Actor:
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        return cls(id=user.id, login=user.login, name=user.name, role=UserRole(user.role))
+        return cls(
+            id=user.id,
+            login=user.login,
+            name=user.name,
+            role=UserRole(user.role),
+            db_role=user.db_role,
+        )
 
 
 @dataclass(frozen=True)
@@ -46,11 +57,18 @@ class UserSummary:
     email: str | None
     active: bool
     initials: str = ""
+    db_role: str | None = None
 
     @classmethod
     def of(cls, user: User) -> UserSummary:
         return cls(
-            user.login, user.name, UserRole(user.role), user.email, user.active, user.initials or ""
+            user.login,
+            user.name,
+            UserRole(user.role),
+            user.email,
+            user.active,
+            user.initials or "",
+            user.db_role,
         )
 
 
@@ -82,8 +100,11 @@ def add_user(
     role: str,
     email: str | None = None,
     initials: str | None = None,
+    db_role: str | None = None,
 ) -> User:
-    """A new user; `initials` unique on the desk (None: picked from the name, "JW", "JWi")."""
+    """A new user; `initials` unique on the desk (None: picked from the name, "JW", "JWi");
+    `db_role`: the person's existing PostgreSQL role (None: the insert trigger of revision
+    0021 makes `se_LOGIN`), which the database refuses when it is an administrator's."""
     login = validation.login(login)
     name = validation.require_text(name, "name", max_len=200)
     try:
@@ -101,6 +122,7 @@ def add_user(
         role=user_role,
         email=validation.email(email),
         initials=_initials(session, name, initials),
+        db_role=_db_role(session, db_role),
     )
     session.add(user)
     try:
@@ -110,7 +132,31 @@ def add_user(
         raise UserError(
             f"a user with login {login!r} or initials {user.initials!r} was just added; try again"
         ) from None
+    except DBAPIError as exc:  # the role trigger's refusal of an administrator's role
+        if not isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            raise
+        session.rollback()
+        raise PermissionDenied(validation.printable(str(exc.orig).splitlines()[0])) from None
     return user
+
+
+_DB_ROLE = re.compile(r"[a-z_][a-z0-9_$.-]{0,62}")
+
+
+def _db_role(session: Session, wanted: str | None) -> str | None:
+    """An existing role to attach (None: a new one is made). It must not be anyone's yet."""
+    if wanted is None or not wanted.strip():
+        return None
+    text = wanted.strip()
+    if not _DB_ROLE.fullmatch(text):
+        raise UserError(
+            f"database role {validation.printable(text)[:70]!r}: use 1 to 63 lowercase "
+            "letters, digits, '_', '$', '.' or '-', starting with a letter or '_'"
+        )
+    taken = session.execute(sa.select(User.login).where(User.db_role == text)).scalar_one_or_none()
+    if taken is not None:
+        raise UserError(f"database role {text!r} is {taken}'s already")
+    return text
 
 
 def list_users(session: Session) -> Sequence[User]:
@@ -128,6 +174,22 @@ def get_by_login(session: Session, login: str) -> User:
             "`salesengine users add` creates one"
         )
     return user
+
+
+def person_for_gateway(session: Session, login: str) -> Actor:
+    """The active person with this login, as the gateway finds them: it may read no table, only
+    this (`salesengine_gateway_person`, revision 0021)."""
+    row = session.execute(
+        sa.text("SELECT id, login, name, role, db_role FROM salesengine_gateway_person(:login)"),
+        {"login": login},
+    ).one_or_none()
+    if row is None:
+        raise NotFound(
+            f"no user {login!r}: `salesengine users list` shows who exists, "
+            "`salesengine users add` creates one"
+        )
+    return Actor(id=row.id, login=row.login, name=row.name, role=UserRole(row.role),
+                 db_role=row.db_role)  # fmt: skip
 
 
 def system_user(session: Session) -> User:

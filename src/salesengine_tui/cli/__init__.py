@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..base.errors import UserError
 from ..ui.display import visible_lines
-from . import app_commands, db_commands, keys, leads, operations, segments, tasks, users
+from . import app_commands, audit, db_commands, keys, leads, operations, segments, tasks, users
 from .common import add_global_flags
 
 EXIT_ERROR = 1
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         leads.add_parsers,
         tasks.add_parsers,
         keys.add_parsers,
+        audit.add_parsers,
     ):
         add_parsers(sub)
     return parser
@@ -54,6 +55,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "segments": segments.cmd_segments,
     "tasks": tasks.cmd_tasks,
     "keys": keys.cmd_keys,
+    "audit": audit.cmd_audit,
 }
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..base.clock import Clock
 from ..base.errors import UserError
-from .common import acting_login, err, open_desk, positive_int
+from .common import err, open_desk, positive_int
 from .keys import report_problems
 
 if TYPE_CHECKING:  # imports kept lazy for start-up time
@@ -31,13 +31,14 @@ def require_terminal() -> None:
         raise UserError("the app needs a terminal (over SSH, connect with `ssh -t`)")
 
 
-def _run_tui(args: argparse.Namespace, *, demo: bool, login: str | None) -> int:
-    from ..db.demo import database_is_empty
+def _run_tui(args: argparse.Namespace, *, demo: bool) -> int:
+    if demo:  # seeded as the database's owner; the app then runs as the person
+        from ..db.demo import database_is_empty
 
-    with open_desk(args, auto_migrate=demo) as desk:
-        if demo and database_is_empty(desk.ctx.engine):
-            seed(desk.ctx.engine, args.customers, args.seed)
-        desk.ctx.actor = desk.users.actor_for(login or acting_login(args, desk.ctx.settings))
+        with open_desk(args, auto_migrate=True, admin=True) as admin:
+            if database_is_empty(admin.ctx.engine):
+                seed(admin.ctx.engine, args.customers, args.seed)
+    with open_desk(args, acting=True, default_login=DEMO_LOGIN if demo else None) as desk:
         require_terminal()
         # Textual is imported only once we know the app will open (fast, clean failures).
         from ..app import SalesEngineApp
@@ -49,14 +50,14 @@ def _run_tui(args: argparse.Namespace, *, demo: bool, login: str | None) -> int:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    return _run_tui(args, demo=False, login=None)
+    return _run_tui(args, demo=False)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo's blasts need the compliance settings to send; a real install sets its own.
     os.environ.setdefault("SALESENGINE_COMPANY_POSTAL_ADDRESS", "100 Demo Way, Dallas TX 75201")
     os.environ.setdefault("SALESENGINE_UNSUBSCRIBE_URL", "https://example.com/unsubscribe")
-    return _run_tui(args, demo=True, login=args.user or DEMO_LOGIN)
+    return _run_tui(args, demo=True)
 
 
 def seed(engine: Engine, customers: int, seed_value: int) -> None:

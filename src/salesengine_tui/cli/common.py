@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -38,6 +38,12 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--config", metavar="FILE", type=Path, help="settings file (env SALESENGINE_CONFIG_FILE)"
+    )
+    parser.add_argument(
+        "--ssh-key",
+        metavar="FINGERPRINT",
+        help="the SSH key a session came in with, for the audit trail (the key's forced "
+        "command passes it)",
     )
 
 
@@ -72,27 +78,58 @@ def open_desk(
     args: argparse.Namespace,
     *,
     auto_migrate: bool = False,
-    login: str | None = None,
-    acting: bool = False,
+    default_login: str | None = None,
+    acting: bool | Literal["if-known"] = False,
+    admin: bool = False,
 ) -> Iterator[Desk]:
-    """One engine for the whole command, disposed at its end. With `login`, the desk acts as
-    that user (who must exist); with `acting`, as the person at the keyboard (`acting_login`),
-    as every command that changes data does, to meet the app's role rules; without either,
-    as nobody in particular (reads, database administration)."""
+    """One engine for the whole command, disposed at its end.
+
+    Who acts is decided by how the connection logs in (`Users.sign_in`): a person's own role
+    is that person; through the gateway (the embedded database, the SSH service account)
+    every command acts as someone: --user, else SALESENGINE_USER, else `default_login`, else
+    the OS login. As the schema's owner, a command acts as someone only when `acting` (as every
+    command that changes data does, to meet the role rules), and otherwise as nobody in
+    particular (reads, administration); "if-known": as the user if they exist, else as
+    nobody (the first manager of a new database). `admin`: log in to the embedded database
+    as its superuser (seeding demo data)."""
+    from ..base.origin import session_origin
     from ..db.connect import open_engine
+    from ..db.roles import GATEWAY_ROLE
     from ..usecases import AppContext, Desk
 
     settings = cli_settings(args)
-    engine = open_engine(settings, auto_migrate=auto_migrate)
+    origin = session_origin(getattr(args, "ssh_key", None))
+    engine = open_engine(
+        settings, auto_migrate=auto_migrate, embedded_role=None if admin else GATEWAY_ROLE
+    )
     try:
-        desk = Desk(AppContext(engine=engine, clock=Clock(), settings=settings, actor=None))
-        if acting and login is None:
-            login = acting_login(args, settings)
-        if login is not None:
-            desk.ctx.actor = desk.users.actor_for(login)
+        desk = Desk(AppContext(engine, Clock(), settings, actor=None, origin=origin))
+        if not admin:
+            _sign_in(desk, args, settings, default_login, acting)
         yield desk
     finally:
         engine.dispose()
+
+
+def _sign_in(
+    desk: Desk,
+    args: argparse.Namespace,
+    settings: Settings,
+    default_login: str | None,
+    acting: bool | Literal["if-known"],
+) -> None:
+    from ..base.errors import NotFound
+
+    asked = args.user or settings.user
+    owner = desk.users.connected().kind == "owner"
+    if owner and not acting:
+        return
+    default = default_login or getpass.getuser()
+    try:
+        desk.users.sign_in(asked, default)
+    except NotFound:
+        if not (owner and acting == "if-known"):
+            raise
 
 
 def acting_login(args: argparse.Namespace, settings: Settings) -> str:

@@ -29,7 +29,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     from ..db import migrate
 
     if args.db_command == "seed":
-        with open_desk(args) as desk:
+        with open_desk(args, admin=True) as desk:
             seed(desk.ctx.engine, args.customers, args.seed)
         return 0
     # Migrations run on a database at any revision: no schema check on the way in.

@@ -22,6 +22,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--role", required=True, choices=["rep", "manager", "technician"])
     add.add_argument("--email")
     add.add_argument(
+        "--db-role",
+        metavar="ROLE",
+        help="the person's existing PostgreSQL role (default: a new role se_LOGIN, which "
+        "can log in once the server's administrator gives it a password or certificate)",
+    )
+    add.add_argument(
         "--initials",
         help="shown on cards and lists, unique on the desk (default: picked from the name, "
         "e.g. JW, then JWi when JW is taken)",
@@ -53,20 +59,24 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     if args.users_command == "ssh-key":
         return cmd_ssh_key(args)
-    with open_desk(args) as desk:
-        if args.users_command == "add":
-            # By a manager, or by anyone while the database has none (the first one).
-            by = acting_login(args, desk.ctx.settings)
+    if args.users_command == "add":
+        # By a manager, or, as the database's owner, by anyone while it has none (the first).
+        with open_desk(args, acting="if-known") as desk:
             user = desk.users.add(
                 args.login,
                 name=args.name,
                 role=args.role,
                 email=args.email,
                 initials=args.initials,
-                by=by,
+                db_role=args.db_role,
+                by=acting_login(args, desk.ctx.settings),
             )
-            print(f"added {user.role} {user.login} (initials {user.initials})")
-            return 0
+        print(
+            f"added {user.role} {user.login} (initials {user.initials}, "
+            f"database role {safe_text(user.db_role or '')})"
+        )
+        return 0
+    with open_desk(args) as desk:
         people = desk.users.people()
     table = Table("login", "name", "initials", "role", "email", "active", box=None)
     for person in people:

@@ -4,7 +4,7 @@ and the server should stop working on it, not just the screen stop waiting for i
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import psycopg
@@ -19,9 +19,18 @@ class QueryCanceller:
         self._running: psycopg.Connection | None = None
 
     @contextmanager
-    def session(self, engine: Engine, *, timeout_ms: int = 15_000) -> Iterator[Session]:
-        """A read session whose queries `cancel()` can stop; a statement_timeout bounds them."""
+    def session(
+        self,
+        engine: Engine,
+        *,
+        timeout_ms: int = 15_000,
+        prepare: Callable[[Session], None] | None = None,
+    ) -> Iterator[Session]:
+        """A read session whose queries `cancel()` can stop; a statement_timeout bounds them.
+        `prepare` is given the session before it begins (the role it takes)."""
         with Session(engine) as session:
+            if prepare is not None:
+                prepare(session)
             raw = session.connection().connection.dbapi_connection
             session.execute(
                 text("SELECT set_config('statement_timeout', :t, true)"), {"t": str(timeout_ms)}

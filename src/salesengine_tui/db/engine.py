@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -87,9 +87,14 @@ def check_connection(engine: Engine) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
+def session_scope(
+    engine: Engine, *, prepare: Callable[[Session], None] | None = None
+) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error. `prepare` is given the
+    session before it begins (the role its transactions take: `db.roles.act_as`)."""
     with Session(engine, expire_on_commit=False) as session:
+        if prepare is not None:
+            prepare(session)
         try:
             yield session
             session.commit()

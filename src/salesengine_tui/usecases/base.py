@@ -14,12 +14,33 @@ from sqlmodel import Session
 from ..access.users import Actor
 from ..base.errors import UserError
 from ..db.engine import session_scope
+from ..db.roles import JOBS_ROLE, act_as
 from .context import AppContext
 
 
 class UseCases:
+    # The jobs' groups (Jobs, Email, Outreach) run as the jobs role.
+    SYSTEM_WORK: bool = False
+
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+
+    @property
+    def db_role(self) -> str | None:
+        """The PostgreSQL role this group's transactions run as: the acting person's, the
+        jobs role for the jobs' work, or (None) the connection's own (administration)."""
+        if self.SYSTEM_WORK:  # whoever starts them (a test's desk has a person), jobs
+            return JOBS_ROLE
+        actor = self.ctx.actor
+        if actor is not None:
+            connected = self.ctx.connected
+            if connected is not None and connected.kind == "person":
+                return None  # logged in as themselves already
+            return actor.db_role
+        return None
+
+    def _take_role(self, session: Session) -> None:
+        act_as(session, self.db_role, self.ctx.origin)
 
     @property
     def actor(self) -> Actor:
@@ -40,13 +61,14 @@ class UseCases:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One action's transaction: committed when the block ends, rolled back on any error."""
-        with session_scope(self.ctx.engine) as session:
+        with session_scope(self.ctx.engine, prepare=self._take_role) as session:
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read: nothing is committed (closing the session rolls back)."""
         with Session(self.ctx.engine) as session:
+            self._take_role(session)
             yield session
 
     def listen_on(

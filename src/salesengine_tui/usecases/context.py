@@ -11,6 +11,7 @@ from ..access.users import Actor
 from ..base.clock import Clock
 from ..base.settings import Settings
 from ..db import live
+from ..db.roles import Connected
 
 _HUB_LOCK = threading.Lock()
 
@@ -22,6 +23,10 @@ class AppContext:
     settings: Settings
     # None for work done for nobody in particular: database administration, the jobs runner.
     actor: Actor | None
+    # Where actions come from, for the audit trail ("ssh key SHA256:… from 10.0.0.5").
+    origin: str | None = None
+    # Who the engine logs in as (`db.roles.who_connected`), once a front end has asked.
+    connected: Connected | None = None
     # The process's one LISTEN connection, made on first use (see `hub`).
     _hub: live.Hub | None = field(default=None, repr=False, compare=False)
 

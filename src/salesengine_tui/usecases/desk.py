@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from .context import AppContext
 
 if TYPE_CHECKING:
+    from .audit import Audit
     from .blasts import Blasts
     from .customers import Customers
     from .dashboard import Dashboard
@@ -70,6 +71,7 @@ class Desk:
     tasks: _Group[Tasks] = _Group("tasks", "Tasks")
     search: _Group[Search] = _Group("search", "Search")
     outreach: _Group[Outreach] = _Group("outreach", "Outreach")
+    audit: _Group[Audit] = _Group("audit", "Audit")
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx

@@ -21,6 +21,8 @@ log = logging.getLogger("salesengine.email")
 
 
 class Email(UseCases):
+    SYSTEM_WORK = True
+
     def drain(
         self,
         provider: Provider | None = None,
@@ -140,8 +142,10 @@ class Email(UseCases):
             )
 
     def unsubscribe(self, address: str) -> int:
-        """Opt every customer with this address out of email; returns how many."""
-        with self.write() as session:
+        """Opt every customer with this address out of email; returns how many. A person's
+        relaying of a customer's request (`salesengine unsubscribe`): it runs as that person
+        when one acts, not as the jobs."""
+        with UseCases(self.ctx).write() as session:
             return outbox.unsubscribe(session, address, now=self.now())
 
 

@@ -36,6 +36,8 @@ LEASE_LOST = "the pull's lease ran out and another runner took the job"
 
 
 class Jobs(UseCases):
+    SYSTEM_WORK = True
+
     def run(
         self, job: str, work: Work, *, locked: bool = True, night: date | None = None
     ) -> RunResult:

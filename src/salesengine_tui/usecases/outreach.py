@@ -17,6 +17,8 @@ __all__ = ["Outreach", "UnsubscribeView"]
 
 
 class Outreach(UseCases):
+    SYSTEM_WORK = True
+
     def record_events(self, events: list[ProviderEvent]) -> Recorded:
         """Store a provider's events, each once, and apply the new ones: one transaction."""
         with self.write() as session:

@@ -39,7 +39,7 @@ class LiveCount(UseCases):
     def count(self, definition: Definition) -> Counted | None:
         """How many customers match and the first of them; None when a newer edit cancelled it."""
         try:
-            with self._canceller.session(self.ctx.engine) as session:
+            with self._canceller.session(self.ctx.engine, prepare=self._take_role) as session:
                 now = self.now()
                 total = segments.count(session, definition, now=now)
                 members = segments.preview(session, definition, now=now)

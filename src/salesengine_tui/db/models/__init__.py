@@ -11,6 +11,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+from .audit import AuditLog  # noqa: E402
 from .enums import (  # noqa: E402
     END_OF_LIFE_RESOLUTION,
     CustomerStatus,
@@ -40,6 +41,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "END_OF_LIFE_RESOLUTION",
+    "AuditLog",
     "AutomationMark",
     "Blast",
     "Customer",

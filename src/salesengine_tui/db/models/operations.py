@@ -43,6 +43,12 @@ class User(SQLModel, table=True):
         default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
     )
     created_at: datetime | None = Field(default=None, sa_column=timestamptz())
+    # The person's PostgreSQL role (revision 0021): made or attached by the insert trigger,
+    # so it is read back after an insert; None for the system user.
+    db_role: str | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Text, unique=True, server_default=sa.FetchedValue()),
+    )
 
 
 def _pattern_index(name: str, expression: str) -> sa.Index:
